@@ -1,0 +1,1 @@
+"""Speed, size and quality measurements; each prints JSON lines (``python -m benchmarks``)."""

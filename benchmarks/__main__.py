@@ -1,0 +1,6 @@
+"""Run every benchmark: ``python -m benchmarks`` (``make bench``)."""
+
+from benchmarks import bench_render
+
+if __name__ == "__main__":
+    bench_render.main()
