@@ -1,0 +1,1 @@
+"""ExpCLIP: text, images and speech in one embedding space with 52 ARKit blendshape expressions."""

@@ -360,9 +360,22 @@ class HeadRenderer:
         return np.c_[x, y]
 
     def close(self) -> None:
-        if getattr(self, "_offscreen", None) is not None:
-            self._offscreen.delete()
-            self._offscreen = None
+        """Free this renderer's GL objects and context.
+
+        pyrender's own ``delete`` also terminates the EGL display, which every renderer in the
+        process shares, and so breaks the others; only this renderer's context is destroyed here.
+        """
+        offscreen = getattr(self, "_offscreen", None)
+        if offscreen is None:
+            return
+        from OpenGL import EGL
+
+        platform = offscreen._platform
+        platform.make_current()
+        offscreen._renderer.delete()
+        EGL.eglMakeCurrent(platform._egl_display, EGL.EGL_NO_SURFACE, EGL.EGL_NO_SURFACE, EGL.EGL_NO_CONTEXT)
+        EGL.eglDestroyContext(platform._egl_display, platform._egl_context)
+        self._offscreen = None
 
     def __enter__(self) -> "HeadRenderer":
         return self

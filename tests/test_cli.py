@@ -1,0 +1,76 @@
+"""`python -m render` end to end, including its error messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from expclip.arkit import INDEX, write_csv
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "render", *args], cwd=REPO, capture_output=True, text=True)
+
+
+def test_rig_command_reports_the_cached_rig(rig):
+    result = run("rig")
+    assert result.returncode == 0, result.stderr
+    assert "26719 vertices, 52 ARKit shapes" in result.stdout
+
+
+def test_still_from_json_text_and_file(tmp_path, rig):
+    out = tmp_path / "face.png"
+    result = run("still", "--weights", '{"jawOpen": 0.7}', "--out", str(out), "--size", "256", "--view", "three-quarter")
+    assert result.returncode == 0, result.stderr
+    assert Image.open(out).size == (256, 256)
+    weights = tmp_path / "w.json"
+    weights.write_text('{"blendshapes": {"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0}}')
+    out2 = tmp_path / "smile.png"
+    result = run("still", "--weights", str(weights), "--out", str(out2), "--size", "128", "--background", "transparent")
+    assert result.returncode == 0, result.stderr
+    assert Image.open(out2).mode == "RGBA"
+
+
+def test_video_from_live_link_face_csv_with_audio(tmp_path, rig):
+    frames = np.zeros((20, 52), np.float32)
+    frames[:, INDEX["jawOpen"]] = np.linspace(0, 0.8, 20)
+    csv = write_csv(tmp_path / "llf.csv", frames, live_link_face=True)
+    from render.video import ffmpeg_exe
+
+    audio = tmp_path / "a.mp3"  # any format ffmpeg reads
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=duration=1", str(audio)], check=True)
+    out = tmp_path / "anim.mp4"
+    result = run("video", "--csv", str(csv), "--audio", str(audio), "--out", str(out), "--size", "128")
+    assert result.returncode == 0, result.stderr
+    assert out.stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["still", "--weights", '{"jawOpn": 0.5}'], "Unknown blendshape name 'jawOpn': did you mean jawOpen?"),
+        (["still", "--weights", '{"jawOpen": NaN}'], "weights must be finite numbers"),
+        (["still", "--weights", '{"jawOpen": 0.5}', "--background", "pink"], "is not a colour"),
+        (["video", "--csv", "missing.csv"], "CSV file missing.csv does not exist."),
+    ],
+)
+def test_bad_input_gets_one_clear_sentence(tmp_path, rig, args, message):
+    result = run(*args, "--out", str(tmp_path / "out.png"))
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreadable_audio_is_named(tmp_path, rig):
+    csv = write_csv(tmp_path / "a.csv", np.zeros((2, 52), np.float32))
+    bad = tmp_path / "speech.wav"
+    bad.write_bytes(b"RIFF0000WAVEjunk")
+    result = run("video", "--csv", str(csv), "--audio", str(bad), "--out", str(tmp_path / "x.mp4"))
+    assert result.returncode == 2 and "speech.wav could not be read as audio" in result.stderr

@@ -1,0 +1,1 @@
+"""Training side of ExpCLIP: dataset builders, training and evaluation entry points (not needed at inference)."""
