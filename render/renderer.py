@@ -3,10 +3,12 @@
 One :class:`HeadRenderer` keeps one scene; each frame only rewrites the vertex buffers of its
 parts (positions and smooth normals), so sequences render at video rate. The look:
 
-* skin, lips-free PBR material; mouth socket, gums and teeth in their own materials;
+* per-vertex albedo and gloss: skin with tinted lips, mouth socket, gums, teeth, sclera, iris;
+  shaded by the project's skin shader (``render/shaders/``: wrap-around diffuse with a warm
+  terminator, Blinn-Phong highlights), far cheaper than pyrender's PBR shader on llvmpipe;
 * eyes: the sclera mesh is a whole eyeball whose front cap (the cornea) hides the iris, so the cap
   is cut away and the iris mesh is coloured per vertex (pupil, iris with a darker limbal ring);
-  the transparent eye overlay shells are not rendered (see :mod:`render.rig`);
+  the transparent eye overlay shells and the eyelash cards are not drawn (see :mod:`render.rig`);
 * a soft three-point light (key, fill, rim) plus ambient; front and three-quarter cameras;
 * a solid background colour, or a transparent one (RGBA output).
 
