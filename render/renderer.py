@@ -100,8 +100,10 @@ def _iris_albedo(angle: np.ndarray) -> np.ndarray:
     t = np.clip((angle - _PUPIL_HALF_ANGLE) / (_IRIS_HALF_ANGLE - _PUPIL_HALF_ANGLE), 0.0, 1.0)[:, None]
     ring = iris * (0.75 + 0.5 * t) * (1 - t**4) + _LIMBUS_COLOUR * t**4
     albedo = np.where(angle[:, None] < _PUPIL_HALF_ANGLE, _PUPIL_COLOUR, ring)
-    # Beyond the iris lies the inside of the eyeball, seen only through the pupil: keep it dark.
-    return np.where(angle[:, None] > _IRIS_HALF_ANGLE, _LIMBUS_COLOUR, albedo)
+    # Just beyond the iris the mesh lies under the sclera's cut edge: white hides the cut's jagged
+    # border. Its back half is seen only through the pupil: keep it dark.
+    albedo = np.where(angle[:, None] > _IRIS_HALF_ANGLE, np.array(_ALBEDO_GLOSS["sclera"][0]), albedo)
+    return np.where(angle[:, None] > np.pi / 2, _PUPIL_COLOUR, albedo)
 
 
 def _lip_weight(rig: Rig, vertex_ids: np.ndarray) -> np.ndarray:
