@@ -14,7 +14,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from expclip.arkit import BlendshapeError, parse_weights, read_csv

@@ -25,7 +25,7 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator, Literal
+from typing import Iterable, Iterator
 
 import numpy as np
 import scipy.sparse
@@ -33,7 +33,6 @@ import scipy.sparse
 from expclip.arkit import validate
 from render.rig import Rig, load_rig
 
-View = Literal["front", "three-quarter"]
 VIEWS: tuple[str, ...] = ("front", "three-quarter")
 EGL_PACKAGES = "libegl1 libegl-mesa0 libgl1-mesa-dri"
 
