@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 import subprocess
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -100,7 +101,9 @@ def write_video(
 ) -> Path:
     """Encode ``(H, W, 3)`` uint8 frames to an H.264 mp4 (yuv420p), muxing ``audio`` (AAC) if given.
 
-    Frames stream to ffmpeg one at a time; ``total`` only sizes the progress bar.
+    Frames stream to ffmpeg one at a time; ``total`` only sizes the progress bar. The file is
+    written beside ``path`` and moved into place at the end, so a crash never leaves a broken
+    video where an earlier one was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,8 +114,9 @@ def write_video(
     height, width = first.shape[:2]
     if height % 2 or width % 2:
         raise MediaError(f"Frames of {width}x{height} cannot be encoded as H.264 yuv420p; use even sizes.")
+    partial = path.with_name(f".{path.stem}.partial{path.suffix or '.mp4'}")
     writer = imageio_ffmpeg.write_frames(
-        str(path), (width, height), fps=fps, codec="libx264", pix_fmt_out="yuv420p",
+        str(partial), (width, height), fps=fps, codec="libx264", pix_fmt_out="yuv420p",
         quality=None, bitrate=None, macro_block_size=1, ffmpeg_log_level="error",
         output_params=["-crf", "20", "-preset", "veryfast", "-movflags", "+faststart"],
         audio_path=str(audio) if audio is not None else None,
@@ -124,8 +128,12 @@ def write_video(
             for frame in itertools.chain([first], iterator):
                 writer.send(np.ascontiguousarray(frame[..., :3], dtype=np.uint8))
                 bar.update(1)
-    finally:
         writer.close()
+    except BaseException:
+        writer.close()
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, path)
     return path
 
 

@@ -104,3 +104,17 @@ def test_grid_frame_layout_and_caption_ink():
     assert grid.shape == (3 * (40 + bar), 100, 3)
     assert grid[bar + 5, 5].tolist() == [0, 0, 0] and grid[bar + 5, 55].tolist() == [100, 100, 100]
     assert grid[:bar, :50].min() < 128  # the caption's text was drawn
+
+
+def test_a_failing_render_keeps_the_earlier_video(tmp_path):
+    out = write_video([np.zeros((32, 32, 3), np.uint8)] * 3, tmp_path / "keep.mp4")
+    before = out.read_bytes()
+
+    def frames():
+        yield np.zeros((32, 32, 3), np.uint8)
+        raise RuntimeError("renderer crashed")
+
+    with pytest.raises(RuntimeError, match="renderer crashed"):
+        write_video(frames(), out)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.mp4"]
