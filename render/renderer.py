@@ -345,7 +345,7 @@ class HeadRenderer:
 
     def render(self, weights: np.ndarray, view: str = "front") -> np.ndarray:
         """``(52,)`` weights (clipped to [0, 1]) → ``(size, size, 3|4)`` uint8 image."""
-        return self.render_vertices(self.rig.vertices(validate(weights)), view)
+        return self.render_vertices(self.rig.vertices(weights), view)  # rig.vertices validates
 
     def render_sequence(self, frames: np.ndarray, view: str = "front") -> Iterator[np.ndarray]:
         """``(T, 52)`` weights → T images, one scene, only vertex buffers updated per frame."""
