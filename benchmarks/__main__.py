@@ -1,6 +1,7 @@
 """Run every benchmark: ``python -m benchmarks`` (``make bench``)."""
 
-from benchmarks import bench_render
+from benchmarks import bench_render, bench_tead
 
 if __name__ == "__main__":
     bench_render.main()
+    bench_tead.main()

@@ -1,0 +1,101 @@
+"""The offline TEAD annotator: determinism, variety, and expressions a FACS coder would expect."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from expclip import facs
+from expclip.emotions import load_knowledge_base
+from train.tead.offline import OfflineAnnotator, OfflineConfig, third_person
+from train.tead.stats import compute_stats, emotion_of
+
+N = 3000
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return list(OfflineAnnotator(OfflineConfig(size=N, seed=0)).samples(progress=False))
+
+
+def test_same_seed_same_data_other_seed_other_data(samples) -> None:
+    again = list(OfflineAnnotator(OfflineConfig(size=200, seed=0)).samples(progress=False))
+    assert [s.to_json() for s in again] == [s.to_json() for s in samples[:200]]
+    other = list(OfflineAnnotator(OfflineConfig(size=200, seed=1)).samples(progress=False))
+    assert len({s.transcript for s in other} & {s.transcript for s in samples[:200]}) < 5
+
+
+def test_transcripts_are_unique_and_varied(samples) -> None:
+    transcripts = [s.transcript for s in samples]
+    assert len({t.lower() for t in transcripts}) == N
+    openings = Counter(" ".join(t.lower().split()[:2]) for t in transcripts)
+    assert openings.most_common(1)[0][1] < 0.05 * N
+    vocabulary = {w for t in transcripts for w in re.findall(r"[a-z']+", t.lower())}
+    assert len(vocabulary) > 1500
+    assert len({s.situation for s in samples}) > 0.9 * N
+
+
+def test_every_sample_is_complete_and_consistent(samples) -> None:
+    for s in samples:
+        assert 3 <= len(s.tags) <= 5 and len(set(s.tags)) == len(s.tags)
+        assert s.au_text == facs.describe(s.aus)
+        assert s.situation.endswith(".") and s.situation[0].isupper()
+        assert all(0.05 <= v <= 1.0 for v in s.aus.values())
+        assert s.blendshapes.shape == (52,) and 0 <= s.blendshapes.min() and s.blendshapes.max() <= 1
+        assert np.abs(s.blendshapes - facs.aus_to_blendshapes(s.aus)).max() < 0.12
+
+
+def test_shares_of_neutral_subtle_mixed_and_asymmetric(samples) -> None:
+    neutral = sum(s.emotions == {"neutral": 1.0} for s in samples) / N
+    subtle = sum(0 < max(s.emotions.values()) <= 0.35 for s in samples if "neutral" not in s.emotions) / N
+    mixed = sum(len(s.emotions) > 1 for s in samples) / N
+    asymmetric = sum(any(k[0] in "LR" for k in s.aus) for s in samples) / N
+    assert 0.03 < neutral < 0.07 and 0.11 < subtle < 0.19 and 0.3 < mixed < 0.45 and asymmetric > 0.4
+    assert np.mean([s.blendshapes.sum() for s in samples if "neutral" in s.emotions]) < 0.3
+
+
+def test_tags_name_the_sample_emotions(samples) -> None:
+    kb = load_knowledge_base()
+    for s in samples[:500]:
+        named = {kb.category_of(t).name for t in s.tags if kb.category_of(t)}
+        assert named <= set(s.emotions) and emotion_of(s, kb) in named | {"neutral"}
+
+
+def test_every_event_turns_into_third_person() -> None:
+    first_person = re.compile(r"\b(I|me|my|mine|myself|I'm|I've|I'd|I'll)\b")
+    for emotion in load_knowledge_base().emotions:
+        for event in emotion.events:
+            for pronoun in ("she", "he", "they"):
+                converted = third_person(event, pronoun)
+                assert not first_person.search(converted), (event, converted)
+    assert third_person("I've lost my keys and I was late", "she") == "she's lost her keys and she was late"
+    assert third_person("my boss thanked me", "they") == "their boss thanked them"
+
+
+def test_expressions_match_what_a_facs_coder_expects(samples) -> None:
+    stats = compute_stats(samples)
+    m = stats.shape_mean
+    emotions = [e for e in stats.means if e != "neutral"]
+
+    def top(shape: str, emotion: str, share: float = 0.2) -> None:
+        """``emotion`` is among the top ``share`` of emotions on ``shape`` and clearly above the median."""
+        values = sorted((m(e, shape) for e in emotions), reverse=True)
+        assert m(emotion, shape) >= values[int(share * len(values))], (emotion, shape)
+        assert m(emotion, shape) > 2 * np.median(values) + 0.02, (emotion, shape)
+
+    for shape in ("mouthSmile", "cheekSquint"):
+        top(shape, "happiness")
+    for shape in ("jawOpen", "eyeWide", "browInnerUp", "browOuterUp"):
+        top(shape, "surprise", 0.3)
+    for shape in ("noseSneer", "mouthUpperUp"):
+        top(shape, "disgust")
+    for shape in ("browInnerUp", "mouthFrown"):
+        top(shape, "sadness", 0.3)
+    for shape in ("browDown", "mouthPress"):
+        top(shape, "anger", 0.3)
+    # none of them everywhere: each signature shape is low for most emotions
+    for shape in ("mouthSmile", "jawOpen", "noseSneer", "mouthFrown", "browDown", "eyeWide"):
+        assert np.median([m(e, shape) for e in emotions]) < 0.2, shape
