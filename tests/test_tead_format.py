@@ -79,7 +79,7 @@ def test_users_own_files_fill_in_blendshapes_and_au_text(tmp_path: Path) -> None
     (sample,) = read_samples(path)
     assert sample.tags == ["disgusted", "grossed out"]
     np.testing.assert_allclose(sample.blendshapes, facs.aus_to_blendshapes({"9": "D", "10": "C"}))
-    assert sample.au_text == "strongly nose wrinkled, upper lip raised"
+    assert sample.au_text == "nose strongly wrinkled, upper lip raised"
 
     with_columns = tmp_path / "named.csv"
     weights = facs.aus_to_blendshapes(["4", "7"])
