@@ -145,13 +145,14 @@ def validate(weights: np.ndarray, clip: bool = True, what: str = "Blendshape wei
 def from_dict(weights: Mapping[str, float], clip: bool = True) -> np.ndarray:
     """Turn ``{"jawOpen": 0.7, ...}`` (any subset; missing names are 0) into a ``(52,)`` vector.
 
-    Also accepts the project's JSON form ``{"blendshapes": {...}}``.
+    Also accepts the project's JSON form ``{"blendshapes": {...}}``, whose other keys (``prompt``,
+    ``aus``, …) are ignored.
     """
     if not isinstance(weights, Mapping):
         raise BlendshapeError(
             f"Blendshape weights must be a mapping of names to numbers, got {type(weights).__name__}."
         )
-    if set(weights) == {"blendshapes"}:
+    if "blendshapes" in weights:
         weights = weights["blendshapes"]
         if not isinstance(weights, Mapping):
             raise BlendshapeError('"blendshapes" must map names to numbers.')

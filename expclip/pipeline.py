@@ -1,0 +1,91 @@
+"""Text → expression inference: ``expclip.load()`` and :class:`TextToExpression`.
+
+    import expclip
+    pipe = expclip.load()                          # the released checkpoints/expclip-small
+    weights = pipe.weights(["a proud, beaming smile", "poker face"])     # (2, 52) in [0, 1]
+    mixed = pipe.blend({"joy": 0.7, "surprise": 0.3})                    # (52,)
+    pipe.explain(weights[0])                       # likely AUs: {"12": 0.8, "6": 0.5, ...}
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+
+from expclip import facs
+from expclip.checkpoint import load_model, read_config
+from expclip.encoders import FrozenTextEncoder, PromptError, check_prompts, create_encoder
+from expclip.model import ExpCLIP
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "expclip-small"
+
+
+def default_checkpoint() -> Path:
+    """``$EXPCLIP_CHECKPOINT`` or the released ``checkpoints/expclip-small``."""
+    return Path(os.environ.get("EXPCLIP_CHECKPOINT") or DEFAULT_CHECKPOINT)
+
+
+class TextToExpression:
+    """A trained ExpCLIP with its frozen text encoder; every method accepts one prompt or many."""
+
+    def __init__(self, model: ExpCLIP, encoder: FrozenTextEncoder) -> None:
+        if encoder.dim != model.config.text_dim:
+            raise ValueError(f"Text encoder {encoder.name} gives {encoder.dim}-d features; the model expects "
+                             f"{model.config.text_dim}.")
+        self.model = model
+        self.encoder = encoder
+
+    @property
+    def truncated(self) -> list[int]:
+        """Indices of the prompts of the latest call that were cut to the encoder's token limit."""
+        return self.encoder.last_truncated
+
+    @torch.inference_mode()
+    def embed(self, prompts: str | Sequence[str]) -> torch.Tensor:
+        """Prompts → joint-space embeddings (N, embed_dim), unit length."""
+        features = self.encoder.encode(check_prompts(prompts))
+        return self.model.embed_text(features.to(next(self.model.parameters()).device))
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor, intensity: float = 1.0) -> np.ndarray:
+        """Embeddings (N, embed_dim) → weights (N, 52); ``intensity`` scales the change from neutral."""
+        if not 0.0 <= intensity <= 2.0:
+            raise ValueError(f"Intensity {intensity} is outside 0–2 (1 is the model's own strength).")
+        weights = self.model.decode(z).float().cpu().numpy() * intensity
+        return np.clip(weights, 0.0, 1.0).astype(np.float32)
+
+    def weights(self, prompts: str | Sequence[str], intensity: float = 1.0) -> np.ndarray:
+        """Prompts → (N, 52) weights in [0, 1] (N = 1 for a single string)."""
+        return self.decode(self.embed(prompts), intensity)
+
+    def blend(self, weighted: Mapping[str, float] | Sequence[tuple[str, float]], intensity: float = 1.0) -> np.ndarray:
+        """A weighted mix of prompts, e.g. ``{"joy": 0.7, "surprise": 0.3}``, mixed in the joint space → (52,)."""
+        items = list(weighted.items()) if isinstance(weighted, Mapping) else list(weighted)
+        if not items:
+            raise PromptError("Give at least one (prompt, weight) pair to blend.")
+        prompts = [p for p, _ in items]
+        mix = torch.tensor([float(w) for _, w in items])
+        if (mix < 0).any() or mix.sum() <= 0:
+            raise ValueError("Blend weights must be non-negative and not all zero.")
+        z_all = self.embed(prompts)
+        z = (z_all * (mix / mix.sum()).unsqueeze(1).to(z_all.device)).sum(0, keepdim=True)
+        return self.decode(torch.nn.functional.normalize(z, dim=-1), intensity)[0]
+
+    @staticmethod
+    def explain(weights: np.ndarray) -> dict[str, float]:
+        """Likely Action Units behind (52,) weights, strongest first (see :func:`expclip.facs.explain`)."""
+        return facs.explain(weights)
+
+
+def load(checkpoint: str | Path | None = None, device: str = "cpu", text_encoder_weights: str | None = None) -> TextToExpression:
+    """Load a checkpoint (the released small model by default) with the text encoder it was trained with."""
+    directory = Path(checkpoint) if checkpoint is not None else default_checkpoint()
+    model = load_model(directory, device)
+    training = read_config(directory).get("training", {})
+    weights = text_encoder_weights or training.get("text_encoder_weights")
+    encoder = create_encoder(model.config.text_encoder, pretrained=weights, device=device)
+    return TextToExpression(model, encoder)

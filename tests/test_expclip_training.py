@@ -1,0 +1,110 @@
+"""A tiny end-to-end run of ``python -m train.expclip fit`` (loss drops, resume works), then eval and
+the inference pipeline on the checkpoint it wrote."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from expclip import arkit
+from expclip.encoders import PromptError
+from expclip.pipeline import load
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("expclip-train")
+    data, out = root / "tead", root / "ckpt"
+    built = _run("-m", "train.tead", "build", "--annotator", "offline", "--size", "400", "--seed", "0",
+                 "--out", str(data), "--quiet")
+    assert built.returncode == 0, built.stderr
+    config = yaml.safe_load((REPO / "train/configs/expclip_small.yaml").read_text())
+    config.update(data=str(data), out=str(out), epochs=4, batch_size=32, warmup_steps=5, text_augment_variants=0,
+                  feature_cache=str(root / "features"), lr=0.003)
+    config["model"].update(width=32, embed_dim=32, projector_hidden=64, encoder_layers=1, decoder_layers=1)
+    (root / "tiny.yaml").write_text(yaml.safe_dump(config))
+    first = _run("-m", "train.expclip", "fit", "--config", str(root / "tiny.yaml"), "--epochs", "3", "--quiet")
+    assert first.returncode == 0, first.stderr
+    resumed = _run("-m", "train.expclip", "fit", "--config", str(root / "tiny.yaml"), "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    return {"root": root, "data": data, "out": out, "resumed": resumed}
+
+
+def test_loss_drops_and_the_run_resumes(trained) -> None:
+    out = trained["out"]
+    rows = list(csv.DictReader((out / "log.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]  # the second command trained only epoch 4
+    assert "Resuming from epoch 3 of 4" in trained["resumed"].stdout + trained["resumed"].stderr
+    losses = [float(r["train_total"]) for r in rows]
+    assert losses[-1] < 0.7 * losses[0]
+    assert float(rows[-1]["train_ae"]) < float(rows[0]["train_ae"])
+    metrics = json.loads((out / "metrics.json").read_text())
+    config = json.loads((out / "config.json").read_text())
+    assert metrics["epoch"] == 4 and config["model"]["width"] == 32 and config["training"]["epochs"] == 4
+    assert {p.name for p in out.iterdir()} >= {"model.safetensors", "config.json", "metrics.json", "training-state"}
+
+
+def test_eval_prints_metrics_beside_the_baseline(trained) -> None:
+    result = _run("-m", "train.expclip", "eval", "--checkpoint", str(trained["out"]), "--data", str(trained["data"]),
+                  "--quiet")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["test_samples"] == 40
+    for key in ("ae_mse", "cross_mse", "retrieval_r@1", "retrieval_r@5", "retrieval_r@10", "emotion_accuracy"):
+        assert 0 <= report["expclip"][key] <= 1
+    assert set(report["nearest_neighbour"]) == {"cross_mse", "retrieval_r@1", "retrieval_r@5", "retrieval_r@10",
+                                                "emotion_accuracy"}
+    assert report["expclip"]["retrieval_r@10"] >= report["expclip"]["retrieval_r@1"]
+
+
+def test_pipeline_batches_intensity_blend_and_explain(trained) -> None:
+    pipe = load(trained["out"])
+    one = pipe.weights("so happy today")
+    many = pipe.weights(["so happy today", "furious at my boss", "poker face"])
+    assert one.shape == (1, 52) and many.shape == (3, 52)
+    np.testing.assert_allclose(one[0], many[0], atol=1e-5)
+    assert 0 <= many.min() and many.max() <= 1
+    np.testing.assert_allclose(pipe.weights("so happy today", intensity=0.5), np.clip(one * 0.5, 0, 1), atol=1e-5)
+    blended = pipe.blend({"so happy today": 1.0, "furious at my boss": 0.0})
+    np.testing.assert_allclose(blended, one[0], atol=1e-5)
+    halfway = pipe.blend([("so happy today", 0.5), ("furious at my boss", 0.5)])
+    assert halfway.shape == (52,) and not np.allclose(halfway, one[0])
+    assert all(isinstance(k, str) and 0 < v <= 1 for k, v in pipe.explain(many[1]).items())
+    with pytest.raises(PromptError, match="Prompt 1 is empty"):
+        pipe.weights("  ")
+    with pytest.raises(ValueError, match="Intensity 3 is outside 0–2"):
+        pipe.weights("hi", intensity=3)
+    with pytest.raises(ValueError, match="non-negative and not all zero"):
+        pipe.blend({"a": 0.0})
+
+
+def test_text_cli_writes_json_and_png(trained, tmp_path: Path) -> None:
+    result = _run("-m", "expclip", "text", "a proud, beaming smile", "--checkpoint", str(trained["out"]),
+                  "--json", str(tmp_path / "out.json"), "--png", str(tmp_path / "face.png"), "--size", "128")
+    assert result.returncode == 0, result.stderr
+    written = json.loads((tmp_path / "out.json").read_text())
+    assert written["prompt"] == "a proud, beaming smile" and "aus" in written
+    assert arkit.parse_weights(tmp_path / "out.json").shape == (52,)
+    from PIL import Image
+
+    with Image.open(tmp_path / "face.png") as image:
+        assert image.size == (128, 128)
+    blend = _run("-m", "expclip", "text", "joy", "surprise", "--blend", "0.7", "--checkpoint", str(trained["out"]))
+    assert blend.returncode == 2 and "--blend needs one weight per prompt: 2 prompts, 1 weights" in blend.stderr
+    empty = _run("-m", "expclip", "text", " ", "--checkpoint", str(trained["out"]))
+    assert empty.returncode == 2 and "error: Prompt 1 is empty" in empty.stderr and "Traceback" not in empty.stderr
+    missing = _run("-m", "expclip", "text", "hi", "--checkpoint", str(tmp_path / "nothing"))
+    assert missing.returncode == 2 and "is not an ExpCLIP checkpoint" in missing.stderr

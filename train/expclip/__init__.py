@@ -1,0 +1,1 @@
+"""ExpCLIP training and evaluation (``python -m train.expclip fit|eval``)."""

@@ -1,0 +1,59 @@
+"""``python -m train.expclip fit|eval``: train ExpCLIP on TEAD and evaluate a checkpoint.
+
+    python -m train.expclip fit --config train/configs/expclip_small.yaml
+    python -m train.expclip eval --checkpoint checkpoints/expclip-small --data data/tead
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from expclip.checkpoint import CheckpointError
+from expclip.encoders import EncoderUnavailable
+from expclip.tead import TeadFormatError
+from train.config import CONFIG_DIR, ConfigError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m train.expclip", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    fit = commands.add_parser("fit", help="train (resumes from OUT/training-state when present)")
+    fit.add_argument("--config", type=Path, default=CONFIG_DIR / "expclip_small.yaml")
+    fit.add_argument("--data", default=None, help="TEAD directory (overrides the config)")
+    fit.add_argument("--out", default=None, help="checkpoint directory (overrides the config)")
+    fit.add_argument("--epochs", type=int, default=None)
+    fit.add_argument("--seed", type=int, default=None)
+    fit.add_argument("--limit-samples", type=int, default=None, help="train on the first N samples only")
+    fit.add_argument("--quiet", action="store_true", help="no progress bars")
+    ev = commands.add_parser("eval", help="metrics on the TEAD test split, with a nearest-neighbour baseline")
+    ev.add_argument("--checkpoint", type=Path, required=True)
+    ev.add_argument("--data", type=Path, required=True)
+    ev.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "fit":
+            from train.expclip.fit import fit, load_fit_config
+
+            config = load_fit_config(args.config, data=args.data, out=args.out, epochs=args.epochs, seed=args.seed,
+                                     limit_samples=args.limit_samples)
+            metrics = fit(config, progress=not args.quiet)
+            print(json.dumps(metrics))
+        else:
+            from train.expclip.evaluate import evaluate
+
+            print(json.dumps(evaluate(args.checkpoint, args.data, progress=not args.quiet), indent=2))
+    except (ConfigError, CheckpointError, EncoderUnavailable, TeadFormatError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

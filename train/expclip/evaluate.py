@@ -1,0 +1,87 @@
+"""Evaluation on the TEAD test split, beside a nearest-neighbour baseline measured in the same run.
+
+Metrics (texts are the test transcripts):
+* ``ae_mse``: D(E(b)) vs b; ``cross_mse``: D(P_text(t)) vs b;
+* ``retrieval_r@k``: text → expression retrieval among all test expressions (cosine in the joint space);
+* ``emotion_accuracy``: the decoded face's nearest emotion prototype (the AU rule applied to each
+  category's main prototype) against the category of the sample's first tag.
+The baseline answers each test text with the weights of the training sample whose frozen text
+embedding is closest; its retrieval ranks test expressions by distance to those weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from expclip import facs
+from expclip.checkpoint import load_model, read_config
+from expclip.emotions import load_knowledge_base
+from expclip.encoders import create_encoder
+from expclip.tead import TeadSample, read_samples
+from train.expclip.features import FeatureCache
+
+
+def _recall(scores: np.ndarray, ks=(1, 5, 10)) -> dict[str, float]:
+    """``scores`` (N, N), higher = better match; the right answer for row i is column i."""
+    rank = (scores > scores.diagonal()[:, None]).sum(1)
+    return {f"retrieval_r@{k}": float((rank < k).mean()) for k in ks}
+
+
+def _emotion_accuracy(predicted: np.ndarray, samples: list[TeadSample]) -> tuple[float, int]:
+    kb = load_knowledge_base()
+    names = list(kb.names)
+    prototypes = np.stack([facs.aus_to_blendshapes(kb[n].prototypes[0]) for n in names])
+    truth, keep = [], []
+    for i, sample in enumerate(samples):
+        category = next((kb.category_of(t) for t in sample.tags[:1] if kb.category_of(t)), None)
+        if category is not None:
+            truth.append(names.index(category.name))
+            keep.append(i)
+    if not keep:
+        return float("nan"), 0
+    distances = ((predicted[keep, None, :] - prototypes[None]) ** 2).sum(-1)
+    return float((distances.argmin(1) == np.array(truth)).mean()), len(keep)
+
+
+def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a**2).sum(1)[:, None] + (b**2).sum(1)[None] - 2 * a @ b.T
+
+
+@torch.no_grad()
+def evaluate(checkpoint: str | Path, data: str | Path, feature_cache: str = ".cache/text-features",
+             progress: bool = True) -> dict:
+    model = load_model(checkpoint)
+    weights_id = read_config(checkpoint).get("training", {}).get("text_encoder_weights")
+    encoder = create_encoder(model.config.text_encoder, weights_id)
+    cache = FeatureCache(feature_cache, encoder, weights_id or "")
+    train, test = read_samples(data, "train"), read_samples(data, "test")
+    test_text = cache.features([s.transcript for s in test], progress=progress).astype(np.float32)
+    train_text = cache.features([s.transcript for s in train], progress=progress).astype(np.float32)
+    truth = np.stack([s.blendshapes for s in test])
+    train_weights = np.stack([s.blendshapes for s in train])
+
+    b = torch.from_numpy(truth)
+    z_expression = model.embed_expression(b)
+    z_text = model.embed_text(torch.from_numpy(test_text))
+    reconstruction = model.decode(z_expression).numpy()
+    cross = model.decode(z_text).numpy()
+    accuracy, labelled = _emotion_accuracy(cross, test)
+    ours = {
+        "ae_mse": float(((reconstruction - truth) ** 2).mean()),
+        "cross_mse": float(((cross - truth) ** 2).mean()),
+        **_recall((z_text @ z_expression.T).numpy()),
+        "emotion_accuracy": accuracy,
+    }
+
+    nearest = np.concatenate([(test_text[i:i + 512] @ train_text.T).argmax(1) for i in range(0, len(test_text), 512)])
+    guess = train_weights[nearest]
+    baseline = {
+        "cross_mse": float(((guess - truth) ** 2).mean()),
+        **_recall(-_squared_distances(guess, truth)),
+        "emotion_accuracy": _emotion_accuracy(guess, test)[0],
+    }
+    return {"checkpoint": str(checkpoint), "data": str(data), "test_samples": len(test),
+            "emotion_labelled": labelled, "expclip": ours, "nearest_neighbour": baseline}
