@@ -1,7 +1,8 @@
 """Run every benchmark: ``python -m benchmarks`` (``make bench``)."""
 
-from benchmarks import bench_render, bench_tead
+from benchmarks import bench_expclip, bench_render, bench_tead
 
 if __name__ == "__main__":
     bench_render.main()
     bench_tead.main()
+    bench_expclip.main()

@@ -305,6 +305,16 @@ def describe(aus: Mapping[str | int, str | float] | Iterable[str | int]) -> str:
     return ", ".join(parts) if parts else "relaxed, neutral face"
 
 
+def name_list(aus: Mapping[str | int, str | float] | Iterable[str | int]) -> str:
+    """AUs by FACS number and name: ``"AU4 Brow Lowerer, AU12 Lip Corner Puller (right)"``."""
+    parts = []
+    for key in normalize_aus(aus):
+        code = parse_code(key)
+        side = f" ({_side_word(code.side)})" if code.side else ""
+        parts.append(f"AU{code.number} {code.unit.name}{side}")
+    return ", ".join(parts) if parts else "no action units, neutral face"
+
+
 @lru_cache(maxsize=1)
 def _explain_basis() -> tuple[tuple[str, ...], np.ndarray]:
     """Codes and columns the inverse fits: one side at a time for sided AUs; (52, K)."""

@@ -108,3 +108,24 @@ def test_text_cli_writes_json_and_png(trained, tmp_path: Path) -> None:
     assert empty.returncode == 2 and "error: Prompt 1 is empty" in empty.stderr and "Traceback" not in empty.stderr
     missing = _run("-m", "expclip", "text", "hi", "--checkpoint", str(tmp_path / "nothing"))
     assert missing.returncode == 2 and "is not an ExpCLIP checkpoint" in missing.stderr
+
+
+def test_gallery_and_ablation_commands(trained, tmp_path: Path) -> None:
+    result = _run("-m", "train.expclip", "gallery", "--checkpoint", str(trained["out"]), "--out", str(tmp_path / "g.png"))
+    assert result.returncode == 0, result.stderr
+    from PIL import Image
+
+    from train.expclip.gallery import PROMPTS
+
+    with Image.open(tmp_path / "g.png") as image:
+        assert image.size[0] == 4 * 256
+    rows = [json.loads(line) for line in (tmp_path / "g.jsonl").read_text().splitlines()]
+    assert [r["prompt"] for r in rows] == list(PROMPTS)
+
+    ablation = _run("-m", "train.expclip", "ablate", "--config", str(trained["root"] / "tiny.yaml"), "--epochs", "1",
+                    "--limit-samples", "200", "--out", str(tmp_path / "ablations"), "--quiet")
+    assert ablation.returncode == 0, ablation.stderr
+    report = json.loads((tmp_path / "ablations" / "ablation.json").read_text())
+    assert list(report) == ["full recipe", "no blendshape augmentation", "no text augmentation",
+                            "plus contrastive term (λ4 = 1)"]
+    assert "| no blendshape augmentation |" in (tmp_path / "ablations" / "ablation.md").read_text()

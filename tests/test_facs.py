@@ -87,6 +87,7 @@ def test_describe_reads_like_a_coder() -> None:
     assert facs.describe({"L12": 0.5, "R12": 0.6, "19": "A"}) == "lip corners pulled up, tongue slightly stuck out"
     assert facs.describe({"43": "E", "R46": "E"}) == "eyes closed, winking the right eye"
     assert facs.describe({}) == "relaxed, neutral face"
+    assert facs.name_list({"23": "C", "R12": "A", "4": 0.5}) == "AU4 Brow Lowerer, AU12 Lip Corner Puller (right), AU23 Lip Tightener"
 
 
 @pytest.mark.parametrize("prototype", ["6+12", "1+4+15", "1+2+5B+26", "1+2+4+5+7+20+26", "4+5+7+23", "9+15+16",

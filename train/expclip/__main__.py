@@ -2,6 +2,8 @@
 
     python -m train.expclip fit --config train/configs/expclip_small.yaml
     python -m train.expclip eval --checkpoint checkpoints/expclip-small --data data/tead
+    python -m train.expclip ablate --limit-samples 15000 --epochs 5 --out checkpoints/ablations
+    python -m train.expclip gallery --checkpoint checkpoints/expclip-small --out gallery.png
 """
 
 from __future__ import annotations
@@ -32,6 +34,15 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--checkpoint", type=Path, required=True)
     ev.add_argument("--data", type=Path, required=True)
     ev.add_argument("--quiet", action="store_true")
+    ab = commands.add_parser("ablate", help="short runs with and without each augmentation, evaluated alike")
+    ab.add_argument("--config", type=Path, default=CONFIG_DIR / "expclip_small.yaml")
+    ab.add_argument("--out", type=Path, required=True)
+    ab.add_argument("--epochs", type=int, default=None)
+    ab.add_argument("--limit-samples", type=int, default=None)
+    ab.add_argument("--quiet", action="store_true")
+    ga = commands.add_parser("gallery", help="render unseen prompts through a checkpoint")
+    ga.add_argument("--checkpoint", type=Path, required=True)
+    ga.add_argument("--out", type=Path, required=True, help="PNG path (a .jsonl with the weights goes beside it)")
     return parser
 
 
@@ -45,10 +56,23 @@ def main(argv: list[str] | None = None) -> int:
                                      limit_samples=args.limit_samples)
             metrics = fit(config, progress=not args.quiet)
             print(json.dumps(metrics))
-        else:
+        elif args.command == "eval":
             from train.expclip.evaluate import evaluate
 
             print(json.dumps(evaluate(args.checkpoint, args.data, progress=not args.quiet), indent=2))
+        elif args.command == "ablate":
+            from train.expclip.ablate import ablate
+            from train.expclip.fit import load_fit_config
+
+            ablate(load_fit_config(args.config, epochs=args.epochs, limit_samples=args.limit_samples), args.out,
+                   progress=not args.quiet)
+            print((args.out / "ablation.md").read_text())
+        else:
+            from train.expclip.gallery import gallery
+
+            for row in gallery(args.checkpoint, args.out):
+                print(f"{row['prompt']}: {row['top']}")
+            print(f"Gallery: {args.out}")
     except (ConfigError, CheckpointError, EncoderUnavailable, TeadFormatError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """Training pairs over cached text features: each sample's candidate texts, and a Dataset drawing one.
 
-Text augmentation cannot run per step when text features are cached, so each sample gets
+Candidates are the sources' texts, the AUs by FACS number and name when ``au_text`` is a source,
+and augmented rewrites. Text augmentation cannot run per step when text features are cached, so each sample gets
 ``augment_variants`` EDA rewrites of its transcript and situation up front; their features are
 cached like the originals and drawn like any other candidate text.
 """
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from expclip import facs
 from expclip.tead import TeadSample
 from train.augment import BlendshapeAugment, TextAugment
 
@@ -37,6 +39,8 @@ def build_text_table(samples: Sequence[TeadSample], sources: Sequence[str], augm
     per_sample: list[list[int]] = []
     for i, sample in enumerate(samples):
         candidates = [sample.text(source) or sample.transcript for source in sources]
+        if "au_text" in sources:  # the AUs also by number and FACS name, so "AU4 and AU23" prompts work
+            candidates.append(facs.name_list(sample.aus))
         for k in range(augment_variants):
             rng = np.random.default_rng([seed, i, k])
             candidates += [augment(sample.text(s), rng) for s in AUGMENTED_SOURCES if s in sources and sample.text(s)]
