@@ -2,7 +2,10 @@
 
 L = λ1·L_ae + λ2·L_emb + λ3·L_cross (+ λ4·L_con), with
 * L_ae: MSE between D(E(b)) and b;
-* L_emb: mean of 1 − cos(P_text(t), E(b));
+* L_emb: mean of 1 − cos(P_text(t), E(b)), with E(b) as a stop-gradient target: E is shaped by
+  L_ae, P_text moves to it. Trained through both sides, the term pulled every embedding to one point
+  within the first epoch (train L_emb → 0, contrastive loss at log(batch), the decoder stuck at the
+  mean face), which the paper's λ2 = 10 makes hard to escape;
 * L_cross: MSE between D(P_text(t)) and b;
 * L_con (optional, not in the paper): symmetric InfoNCE between text and expression embeddings.
 """
@@ -51,7 +54,7 @@ def expclip_loss(outputs: dict[str, torch.Tensor], weights: torch.Tensor, lambda
     """The weighted total and each term, from :meth:`expclip.model.ExpCLIP.forward` outputs."""
     terms = {
         "ae": reconstruction_loss(outputs["reconstruction"], weights),
-        "emb": alignment_loss(outputs["z_text"], outputs["z_expression"]),
+        "emb": alignment_loss(outputs["z_text"], outputs["z_expression"].detach()),
         "cross": cross_modal_loss(outputs["cross"], weights),
     }
     if lambdas.contrastive > 0:

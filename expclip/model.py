@@ -1,11 +1,14 @@
 """The ExpCLIP model: a transformer auto-encoder over 52 blendshape weights and a text projector.
 
-* ``E`` (:class:`ExpressionEncoder`): the 52 weights become 52 tokens (value embedding + learned
-  position embedding) behind a learned summary token; a transformer encoder reads them and the
-  summary token, projected and L2-normalised, is the expression embedding ``z`` of shape (B, D).
+* ``E`` (:class:`ExpressionEncoder`): the 52 weights become 52 tokens (weight × a learned direction
+  per shape + a learned position) behind a learned summary token; a transformer encoder reads them;
+  the summary token plus a linear skip of the raw weights, projected and L2-normalised, is the
+  expression embedding ``z`` of shape (B, D).
 * ``D`` (:class:`ExpressionDecoder`): ``z`` becomes a memory token; 52 learned queries go through a
   transformer whose self-attention sees the queries and the memory token; each query outputs its
-  blendshape's weight through a sigmoid, so the output is in [0, 1].
+  blendshape's logit, plus a linear skip from ``z``, through a sigmoid, so the output is in [0, 1].
+  The skips let the auto-encoder learn from its first steps (without them it sat at the mean face
+  for hundreds of steps); the transformers model how shapes combine.
 * ``P_text`` (:class:`TextProjector`): an MLP from frozen text features (B, text_dim) to (B, D),
   L2-normalised, so text and expressions share one space.
 
@@ -52,17 +55,20 @@ class ExpressionEncoder(nn.Module):
 
     def __init__(self, config: ExpCLIPConfig) -> None:
         super().__init__()
-        self.value = nn.Linear(1, config.width)
+        self.value = nn.Parameter(torch.randn(NUM_BLENDSHAPES, config.width) * 0.5)  # one direction per shape
         self.position = nn.Parameter(torch.randn(NUM_BLENDSHAPES, config.width) * 0.02)
         self.summary = nn.Parameter(torch.randn(1, 1, config.width) * 0.02)
         self.transformer = _transformer(config.width, config.heads, config.encoder_layers, config.ff_mult, config.dropout)
+        self.skip = nn.Linear(NUM_BLENDSHAPES, config.width)
         self.norm = nn.LayerNorm(config.width)
         self.out = nn.Linear(config.width, config.embed_dim)
 
     def forward(self, weights: torch.Tensor) -> torch.Tensor:
-        tokens = self.value(weights.unsqueeze(-1)) + self.position  # (B, 52, W)
+        tokens = weights.unsqueeze(-1) * self.value + self.position  # (B, 52, W)
         tokens = torch.cat([self.summary.expand(len(weights), -1, -1), tokens], dim=1)
-        summary = self.norm(self.transformer(tokens)[:, 0])
+        # The linear skip carries every weight straight to the summary, so the auto-encoder learns
+        # from the first steps; the transformer adds the interactions between shapes.
+        summary = self.norm(self.transformer(tokens)[:, 0] + self.skip(weights))
         return nn.functional.normalize(self.out(summary), dim=-1)
 
 
@@ -76,12 +82,16 @@ class ExpressionDecoder(nn.Module):
         self.transformer = _transformer(config.width, config.heads, config.decoder_layers, config.ff_mult, config.dropout)
         self.norm = nn.LayerNorm(config.width)
         self.out = nn.Linear(config.width, 1)
+        self.skip = nn.Linear(config.embed_dim, NUM_BLENDSHAPES)
+        nn.init.constant_(self.skip.bias, -2.0)  # most weights of a face are near 0
+        self.scale = config.embed_dim**0.5  # unit vectors → entries of unit variance
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        z = z * self.scale
         memory = self.memory(z).unsqueeze(1)  # (B, 1, W)
         tokens = torch.cat([memory, self.queries.expand(len(z), -1, -1) + memory], dim=1)
         hidden = self.norm(self.transformer(tokens)[:, 1:])
-        return torch.sigmoid(self.out(hidden).squeeze(-1))
+        return torch.sigmoid(self.out(hidden).squeeze(-1) + self.skip(z))
 
 
 class TextProjector(nn.Module):
