@@ -2,7 +2,7 @@
 
     python -m train.expclip fit --config train/configs/expclip_small.yaml
     python -m train.expclip eval --checkpoint checkpoints/expclip-small --data data/tead
-    python -m train.expclip ablate --limit-samples 15000 --epochs 5 --out checkpoints/ablations
+    python -m train.expclip ablate --limit-samples 10000 --epochs 4 --out checkpoints/ablations
     python -m train.expclip gallery --checkpoint checkpoints/expclip-small --out gallery.png
 """
 
