@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _result(prompt: str, weights: np.ndarray, aus: dict[str, float], truncated: bool) -> dict:
-    result = {"prompt": prompt, **json.loads(arkit.to_json(weights)), "aus": aus}
+    result = {"prompt": prompt, "blendshapes": arkit.to_dict(weights), "aus": aus}
     if truncated:
         result["truncated"] = True
     return result
@@ -63,9 +63,8 @@ def _text(args: argparse.Namespace) -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(text + "\n")
-    for result in results:
-        top = sorted(result["blendshapes"].items(), key=lambda item: -item[1])[:5]
-        shapes = ", ".join(f"{name} {value:.2f}" for name, value in top if value >= 0.05) or "neutral"
+    for result, w in zip(results, weights):
+        shapes = ", ".join(f"{name} {value:.2f}" for name, value in arkit.strongest(w)) or "neutral"
         aus = ", ".join(f"AU{k} {v:.2f}" for k, v in list(result["aus"].items())[:5]) or "none"
         print(f"{result['prompt']}: {shapes} | AUs: {aus}")
     if args.png:
@@ -91,10 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from expclip.checkpoint import CheckpointError
     from expclip.encoders import EncoderUnavailable
+    from render.renderer import RenderError
 
     try:
         _text(args)
-    except (CheckpointError, EncoderUnavailable, arkit.BlendshapeError, ValueError, OSError) as error:
+    except (CheckpointError, EncoderUnavailable, RenderError, arkit.BlendshapeError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -177,6 +177,13 @@ def to_dict(vector: np.ndarray) -> dict[str, float]:
     return {name: round(float(v), 6) for name, v in zip(BLENDSHAPE_NAMES, vec)}
 
 
+def strongest(vector: np.ndarray, count: int = 5, minimum: float = 0.05) -> list[tuple[str, float]]:
+    """The ``count`` largest weights of a ``(52,)`` vector at or above ``minimum``, as ``(name, weight)``."""
+    vec = validate(np.asarray(vector).reshape(NUM_BLENDSHAPES), clip=False)
+    order = np.argsort(-vec, kind="stable")[:count]
+    return [(BLENDSHAPE_NAMES[i], float(vec[i])) for i in order if vec[i] >= minimum]
+
+
 def to_json(vector: np.ndarray) -> str:
     """``(52,)`` vector → the project's JSON text ``{"blendshapes": {...}}``."""
     return json.dumps({"blendshapes": to_dict(vector)}, indent=2)

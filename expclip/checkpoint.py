@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from expclip.files import replace_when_done, write_text_atomic
 from expclip.model import ExpCLIP, ExpCLIPConfig
 
 WEIGHTS, CONFIG, METRICS = "model.safetensors", "config.json", "metrics.json"
@@ -23,23 +23,15 @@ class CheckpointError(ValueError):
     """A checkpoint directory that is missing files or whose config does not match its weights."""
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-
-
 def save_checkpoint(directory: str | Path, model: ExpCLIP, metrics: dict, training: dict | None = None) -> Path:
     """Write the three files (each through a partial file moved into place)."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    partial = directory / f".{WEIGHTS}.partial"
-    save_file(state, str(partial), metadata={"format": "expclip"})
-    os.replace(partial, directory / WEIGHTS)
+    with replace_when_done(directory / WEIGHTS) as partial:
+        save_file(state, str(partial), metadata={"format": "expclip"})
     config = {"model": model.config.to_dict(), "training": training or {}}
-    _write_atomic(directory / CONFIG, (json.dumps(config, indent=2) + "\n").encode())
-    _write_atomic(directory / METRICS, (json.dumps(metrics, indent=2) + "\n").encode())
+    write_text_atomic(directory / CONFIG, json.dumps(config, indent=2) + "\n")
+    write_text_atomic(directory / METRICS, json.dumps(metrics, indent=2) + "\n")
     return directory
 
 

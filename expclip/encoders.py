@@ -170,9 +170,12 @@ class MiniLMTextEncoder(FrozenTextEncoder):
         self.max_tokens = 256  # all-MiniLM-L6-v2's max_seq_length in sentence_bert_config.json
 
     def _encode_batch(self, texts: list[str]) -> tuple[torch.Tensor, list[int]]:
-        full = self.tokenizer(texts, add_special_tokens=True)["input_ids"]
-        cut = [i for i, ids in enumerate(full) if len(ids) > self.max_tokens]
-        tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="pt")
+        tokens = self.tokenizer(texts, padding=True, return_tensors="pt")
+        lengths = tokens["attention_mask"].sum(1)
+        cut = [i for i, n in enumerate(lengths.tolist()) if n > self.max_tokens]
+        if cut:  # tokenise again only when a text is too long, to cut it with its end token kept
+            tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens,
+                                    return_tensors="pt")
         tokens = {k: v.to(self.device) for k, v in tokens.items()}
         hidden = self.model(**tokens).last_hidden_state
         mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)

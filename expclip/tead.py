@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import Dataset
 
 from expclip import arkit, facs
+from expclip.files import replace_when_done, write_text_atomic
 
 FORMAT_NAME = "tead"
 FORMAT_VERSION = 1
@@ -209,15 +210,13 @@ def read_meta(directory: str | Path) -> dict:
 
 def write_jsonl_atomic(path: Path, samples: Iterable[TeadSample]) -> int:
     """Write samples to ``path`` through a hidden partial file moved into place; returns the count."""
-    partial = path.with_name(f".{path.name}.partial")
     count = 0
-    with partial.open("w", encoding="utf-8") as handle:
+    with replace_when_done(path) as partial, partial.open("w", encoding="utf-8") as handle:
         for sample in samples:
             handle.write(json.dumps(sample.to_json(), ensure_ascii=False) + "\n")
             count += 1
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(partial, path)
     return count
 
 
@@ -229,9 +228,7 @@ def write_tead(directory: str | Path, train: Sequence[TeadSample], test: Sequenc
     write_jsonl_atomic(directory / "train.jsonl", train)
     write_jsonl_atomic(directory / "test.jsonl", test)
     full = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **meta, "counts": {"train": len(train), "test": len(test)}}
-    partial = directory / ".meta.json.partial"
-    partial.write_text(json.dumps(full, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, directory / "meta.json")
+    write_text_atomic(directory / "meta.json", json.dumps(full, indent=2) + "\n")
     return directory
 
 

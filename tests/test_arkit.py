@@ -111,3 +111,11 @@ def test_csv_errors_name_file_and_problem(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00\x81")
     with pytest.raises(arkit.BlendshapeError, match="could not be read"):
         arkit.read_csv(binary)
+
+
+def test_strongest_lists_the_largest_weights() -> None:
+    from expclip.arkit import from_dict, strongest
+
+    weights = from_dict({"jawOpen": 0.7, "mouthSmileLeft": 0.3, "eyeBlinkLeft": 0.01})
+    assert strongest(weights) == [("jawOpen", pytest.approx(0.7)), ("mouthSmileLeft", pytest.approx(0.3))]
+    assert strongest(weights, count=1) == [("jawOpen", pytest.approx(0.7))]

@@ -24,10 +24,9 @@ PROMPTS = (
 
 
 def top_shapes(weights, count: int = 4) -> str:
-    from expclip.arkit import BLENDSHAPE_NAMES
+    from expclip.arkit import strongest
 
-    order = weights.argsort()[::-1][:count]
-    return ", ".join(f"{BLENDSHAPE_NAMES[i]} {weights[i]:.2f}" for i in order if weights[i] >= 0.05) or "neutral"
+    return ", ".join(f"{name} {value:.2f}" for name, value in strongest(weights, count)) or "neutral"
 
 
 def gallery(checkpoint: str | Path, out: str | Path, prompts: Sequence[str] = PROMPTS, size: int = 256) -> list[dict]:

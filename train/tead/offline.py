@@ -281,7 +281,8 @@ class OfflineAnnotator:
                 break
             event = self._pick(emotion.events)
         else:
-            raise RuntimeError("The knowledge base is too small for this many distinct transcripts.")
+            raise ValueError(f"After {len(seen)} samples the knowledge base gives no new transcripts for "
+                             f"{emotion.name}; build fewer samples or add events to expclip/data/emotions.yaml.")
         seen.add(transcript.lower())
         return TeadSample(
             transcript=transcript,
