@@ -9,8 +9,9 @@ frozen module whose ``encode(texts)`` gives L2-normalised features of shape ``(N
   open_clip tag (looked up in the Hugging Face cache only, never downloaded here) or a local
   checkpoint file. A missing weight raises :class:`EncoderUnavailable` with one sentence.
 
-Image and audio encoders of later issues register here too (``kind="image"``/``"audio"``).
-Nothing is loaded or downloaded at import.
+Image encoders (:mod:`expclip.image_encoders`, ``kind="image"``: ``landmarks``, ``clip-vit-b-32``) and
+audio encoders register here too; a name is unique within its kind. Nothing is loaded or
+downloaded at import.
 """
 
 from __future__ import annotations
@@ -42,35 +43,37 @@ class EncoderSpec:
     kind: str
     dim: int
     description: str
-    factory: Callable[[str | None], "FrozenTextEncoder"]
+    factory: Callable[[str | None], nn.Module]
 
 
-_REGISTRY: dict[str, EncoderSpec] = {}
+_REGISTRY: dict[tuple[str, str], EncoderSpec] = {}
 
 
 def register(name: str, kind: str, dim: int, description: str):
-    """Class decorator adding an encoder to the registry under ``name``."""
+    """Class decorator adding an encoder of ``kind`` (text, image, audio) to the registry under ``name``."""
 
     def wrap(factory):
-        _REGISTRY[name] = EncoderSpec(name, kind, dim, description, factory)
+        _REGISTRY[kind, name] = EncoderSpec(name, kind, dim, description, factory)
         return factory
 
     return wrap
 
 
-def list_encoders(kind: str | None = None) -> list[str]:
-    return sorted(name for name, spec in _REGISTRY.items() if kind is None or spec.kind == kind)
+def list_encoders(kind: str = "text") -> list[str]:
+    return sorted(name for (k, name) in _REGISTRY if k == kind)
 
 
-def encoder_spec(name: str) -> EncoderSpec:
-    if name not in _REGISTRY:
-        raise EncoderUnavailable(f"No encoder called {name!r}; known encoders: {', '.join(list_encoders())}.")
-    return _REGISTRY[name]
+def encoder_spec(name: str, kind: str = "text") -> EncoderSpec:
+    if (kind, name) not in _REGISTRY:
+        raise EncoderUnavailable(f"No {kind} encoder called {name!r}; known {kind} encoders: "
+                                 f"{', '.join(list_encoders(kind))}.")
+    return _REGISTRY[kind, name]
 
 
-def create_encoder(name: str, pretrained: str | None = None, device: str | torch.device = "cpu") -> "FrozenTextEncoder":
+def create_encoder(name: str, pretrained: str | None = None, device: str | torch.device = "cpu",
+                   kind: str = "text") -> nn.Module:
     """Build a registered encoder, frozen and in eval mode, on ``device``."""
-    encoder = encoder_spec(name).factory(pretrained)
+    encoder = encoder_spec(name, kind).factory(pretrained)
     encoder.requires_grad_(False)
     return encoder.eval().to(device)
 
@@ -133,12 +136,21 @@ class FrozenTextEncoder(nn.Module):
 
 @contextmanager
 def _offline() -> Iterator[None]:
-    """Keep Hugging Face libraries from reaching the network while loading."""
+    """Keep Hugging Face libraries from reaching the network while loading.
+
+    huggingface_hub reads ``HF_HUB_OFFLINE`` once, when it is first imported, so its constant is
+    switched too (else a missing weight costs a minute of retries before the error).
+    """
+    import huggingface_hub.constants as hub
+
     saved = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    saved_constant = hub.HF_HUB_OFFLINE
     os.environ.update({k: "1" for k in saved})
+    hub.HF_HUB_OFFLINE = True
     try:
         yield
     finally:
+        hub.HF_HUB_OFFLINE = saved_constant
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -210,3 +222,6 @@ class CLIPTextEncoder(FrozenTextEncoder):
         tokens = self.tokenizer(texts)  # (N, 77); a cut text has no padding left at the end
         cut = [i for i, row in enumerate(tokens) if int(row[-1]) != 0]
         return self.model.encode_text(tokens.to(self.device)), cut
+
+
+from expclip import image_encoders as _image_encoders  # noqa: E402,F401  (registers the image encoders)

@@ -9,8 +9,10 @@
   blendshape's logit, plus a linear skip from ``z``, through a sigmoid, so the output is in [0, 1].
   The skips let the auto-encoder learn from its first steps (without them it sat at the mean face
   for hundreds of steps); the transformers model how shapes combine.
-* ``P_text`` (:class:`TextProjector`): an MLP from frozen text features (B, text_dim) to (B, D),
-  L2-normalised, so text and expressions share one space.
+* ``P_text`` and ``P_img`` (:class:`Projector`): MLPs from frozen text features (B, text_dim) or
+  image features (B, image_dim) to (B, D), L2-normalised, so text, images and expressions share
+  one space. ``P_img`` exists when the config names an image encoder; it is trained after the
+  rest, with E and D frozen (``python -m train.expclip fit-image``).
 
 Frozen encoders live outside the model (:mod:`expclip.encoders`); the model sees their features.
 """
@@ -39,6 +41,8 @@ class ExpCLIPConfig:
     ff_mult: int = 4
     dropout: float = 0.1
     projector_hidden: int = 512
+    image_encoder: str | None = None
+    image_dim: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,13 +98,13 @@ class ExpressionDecoder(nn.Module):
         return torch.sigmoid(self.out(hidden).squeeze(-1) + self.skip(z))
 
 
-class TextProjector(nn.Module):
-    """P_text: frozen text features (B, text_dim) → unit embeddings (B, embed_dim)."""
+class Projector(nn.Module):
+    """P_text / P_img: frozen features (B, in_dim) → unit embeddings (B, embed_dim)."""
 
-    def __init__(self, config: ExpCLIPConfig) -> None:
+    def __init__(self, config: ExpCLIPConfig, in_dim: int) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(config.text_dim, config.projector_hidden), nn.GELU(), nn.Dropout(config.dropout),
+            nn.Linear(in_dim, config.projector_hidden), nn.GELU(), nn.Dropout(config.dropout),
             nn.Linear(config.projector_hidden, config.projector_hidden), nn.GELU(),
             nn.Linear(config.projector_hidden, config.embed_dim),
         )
@@ -110,14 +114,15 @@ class TextProjector(nn.Module):
 
 
 class ExpCLIP(nn.Module):
-    """E, D and P_text together. Losses live in :mod:`expclip.losses`, not here."""
+    """E, D, P_text and (optionally) P_img together. Losses live in :mod:`expclip.losses`, not here."""
 
     def __init__(self, config: ExpCLIPConfig) -> None:
         super().__init__()
         self.config = config
         self.expression_encoder = ExpressionEncoder(config)
         self.decoder = ExpressionDecoder(config)
-        self.text_projector = TextProjector(config)
+        self.text_projector = Projector(config, config.text_dim)
+        self.image_projector = Projector(config, config.image_dim) if config.image_encoder else None
 
     def embed_expression(self, weights: torch.Tensor) -> torch.Tensor:
         """(B, 52) → (B, embed_dim), unit length."""
@@ -126,6 +131,12 @@ class ExpCLIP(nn.Module):
     def embed_text(self, text_features: torch.Tensor) -> torch.Tensor:
         """Frozen text features (B, text_dim) → (B, embed_dim), unit length."""
         return self.text_projector(text_features)
+
+    def embed_image(self, image_features: torch.Tensor) -> torch.Tensor:
+        """Frozen image features (B, image_dim) → (B, embed_dim), unit length."""
+        if self.image_projector is None:
+            raise ValueError("This checkpoint has no image projector; train one with `python -m train.expclip fit-image`.")
+        return self.image_projector(image_features)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """(B, embed_dim) → (B, 52) weights in [0, 1]."""

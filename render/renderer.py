@@ -143,20 +143,14 @@ def _build_parts(rig: Rig) -> list[_Part]:
     """Two primitives (single- and double-sided) with per-vertex looks; the cornea cap is cut away."""
     albedo_gloss = np.zeros((rig.num_vertices, 4), np.float32)
     chunks: dict[bool, list[np.ndarray]] = {False: [], True: []}
-    for name, triangles in rig.parts.items():
-        if name in _HIDDEN_PARTS:
-            continue
+    for name, triangles in drawn_triangles(rig).items():
         material = name.split("_")[0] if name.startswith(("sclera", "iris")) else name
-        ids = np.unique(triangles)
+        ids = np.unique(rig.parts[name])
         colour, gloss = _ALBEDO_GLOSS[material]
         albedo_gloss[ids] = (*colour, gloss)
-        if material in ("sclera", "iris"):
+        if material == "iris":
             centre, axis = _eye_frame(rig, name.split("_")[1])
-            if material == "sclera":
-                angle = _angle_from_axis(rig.neutral[triangles].mean(axis=1), centre, axis)
-                triangles = triangles[angle > _CORNEA_CUT_ANGLE]
-            else:
-                albedo_gloss[ids, :3] = _iris_albedo(_angle_from_axis(rig.neutral[ids], centre, axis))
+            albedo_gloss[ids, :3] = _iris_albedo(_angle_from_axis(rig.neutral[ids], centre, axis))
         if material == "skin":
             lips = _lip_weight(rig, ids)[:, None]
             albedo_gloss[ids, :3] = (1 - lips) * albedo_gloss[ids, :3] + lips * _LIP_COLOUR
@@ -195,6 +189,27 @@ class _Normals:
         welded = self.accumulate @ face_normals
         welded /= np.maximum(np.linalg.norm(welded, axis=1, keepdims=True), 1e-12)
         return welded[self.weld]
+
+
+def drawn_triangles(rig: Rig) -> dict[str, np.ndarray]:
+    """The triangles the renderer draws, per part: part name → ``(F, 3)`` rig vertex indices.
+
+    Hidden parts are left out and the sclera has its cornea cap cut away, as in the images.
+    """
+    drawn = {}
+    for name, triangles in rig.parts.items():
+        if name in _HIDDEN_PARTS:
+            continue
+        if name.startswith("sclera"):
+            centre, axis = _eye_frame(rig, name.split("_")[1])
+            triangles = triangles[_angle_from_axis(rig.neutral[triangles].mean(axis=1), centre, axis) > _CORNEA_CUT_ANGLE]
+        drawn[name] = triangles
+    return drawn
+
+
+def camera_position(view: str = "front") -> np.ndarray:
+    """Where the camera of ``view`` is, in rig coordinates ``(3,)``."""
+    return _camera_pose(view)[:3, 3].copy()
 
 
 def _camera_pose(view: str) -> np.ndarray:

@@ -1,0 +1,136 @@
+"""Blendshape fitting: detected landmarks → 52 weights in [0, 1] plus a similarity transform.
+
+As in the paper's MEAD-3D construction, the weights are solved with SciPy's SLSQP. The rig's
+landmarks are linear in the weights, ``X(w) = N + sum_k w_k D_k`` (``(478, 3)`` centimetres, from
+:mod:`render.correspondence`), and the detected landmarks ``P`` should be a scaled, rotated and
+shifted copy of them. The fit alternates:
+
+1. the similarity ``P ≈ s R X(w) + t`` for the current weights (weighted Umeyama, closed form);
+2. the weights for that pose: minimise ``|| X(w) - (R^T (P - t) / s) ||²`` with MediaPipe's depth
+   counted less than the image-plane coordinates, plus an L2 and an L1 penalty per shape, under
+   ``0 <= w <= 1`` (SLSQP with the exact gradient of this quadratic).
+
+The penalties keep shapes the landmarks barely see (``cheekPuff``, ``mouthRoll*``) and the
+difference between a person's face and the ICT head from turning into spurious expressions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.optimize import minimize
+
+from expclip.arkit import BLENDSHAPE_NAMES, NUM_BLENDSHAPES
+
+PIXELS_TO_RIG_AXES = np.array([1.0, -1.0, -1.0])  # image (x right, y down, z away) → rig (y up, z toward viewer)
+DEPTH_WEIGHT = 0.3  # MediaPipe's z is a guess from one image; trust it less than x and y
+# Shapes to which landmark evidence is weak or easily faked by identity get a stronger L2 penalty.
+_CAUTIOUS = ("cheekPuff", "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper",
+             "noseSneerLeft", "noseSneerRight", "cheekSquintLeft", "cheekSquintRight", "jawForward")
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Weights ``(52,)`` and the pose that maps rig centimetres to image pixels:
+    ``pixels ≈ flip(scale * rotation @ x + translation)`` with ``flip`` = (x, -y, -z).
+
+    ``rms`` is the root-mean-square landmark error after the fit, as a fraction of the eye distance.
+    """
+
+    weights: np.ndarray
+    scale: float
+    rotation: np.ndarray
+    translation: np.ndarray
+    rms: float
+    iterations: int
+
+
+def similarity(source: np.ndarray, target: np.ndarray, weights: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Weighted Umeyama: ``s, R (3, 3), t (3,)`` minimising ``sum_i w_i |s R source_i + t - target_i|²``."""
+    w = weights / weights.sum()
+    mu_s, mu_t = w @ source, w @ target
+    a, b = source - mu_s, target - mu_t
+    covariance = (b * w[:, None]).T @ a
+    u, sigma, vt = np.linalg.svd(covariance)
+    d = np.ones(3)
+    d[2] = np.sign(np.linalg.det(u @ vt)) or 1.0
+    rotation = u @ np.diag(d) @ vt
+    scale = float((sigma * d).sum() / (w @ (a**2).sum(1)))
+    return scale, rotation, mu_t - scale * rotation @ mu_s
+
+
+class BlendshapeFitter:
+    """Fits the landmark model of a rig to detected landmarks.
+
+    Args:
+        neutral: ``(478, 3)`` rig landmarks at rest (centimetres, y up, z toward the viewer).
+        deltas: ``(52, 478, 3)`` their offsets per shape.
+        l2: L2 penalty per weight (in cm² of landmark error); ``l1``: L1 penalty (sparsity).
+        iterations: pose/weights alternations.
+    """
+
+    def __init__(self, neutral: np.ndarray, deltas: np.ndarray, l2: float = 0.02, l1: float = 0.01,
+                 iterations: int = 4) -> None:
+        self.neutral = np.asarray(neutral, np.float64)
+        self.deltas = np.asarray(deltas, np.float64)
+        self.iterations = iterations
+        seen = np.abs(self.deltas).reshape(NUM_BLENDSHAPES, -1).max(1) > 1e-3
+        self.bounds = [(0.0, 1.0 if s else 0.0) for s in seen]  # shapes that move no landmark stay at 0
+        self.l2 = np.full(NUM_BLENDSHAPES, l2)
+        self.l2[[BLENDSHAPE_NAMES.index(n) for n in _CAUTIOUS]] *= 10.0
+        self.l1 = l1
+        self.axis_weight = np.array([1.0, 1.0, DEPTH_WEIGHT])
+        self.point_weight = np.ones(len(self.neutral))
+
+    @classmethod
+    def for_rig(cls, rig=None, **options) -> "BlendshapeFitter":
+        """A fitter for the (cached, default) ICT rig through its MediaPipe correspondence."""
+        from render.correspondence import load_correspondence
+        from render.rig import load_rig
+
+        rig = rig or load_rig()
+        neutral, deltas = load_correspondence().landmark_model(rig)
+        return cls(neutral, deltas, **options)
+
+    def _solve_weights(self, target: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """Weights for landmarks ``target (478, 3)`` already in the rig's frame."""
+        scale = np.sqrt(self.point_weight[:, None] * self.axis_weight[None])  # (478, 3)
+        a = (self.deltas * scale[None]).reshape(NUM_BLENDSHAPES, -1).T      # (1434, 52)
+        b = ((target - self.neutral) * scale).ravel()
+        hessian = a.T @ a + np.diag(self.l2)
+        linear = a.T @ b - 0.5 * self.l1
+
+        def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
+            hw = hessian @ w
+            return float(w @ hw - 2 * linear @ w), 2 * (hw - linear)
+
+        result = minimize(objective, start, jac=True, method="SLSQP", bounds=self.bounds,
+                          options={"maxiter": 200, "ftol": 1e-10})
+        return np.clip(result.x, 0.0, 1.0)
+
+    def fit(self, pixels: np.ndarray) -> FitResult:
+        """Pixel landmarks ``(478, 3)`` (x right, y down, z negative toward the camera) → :class:`FitResult`."""
+        pixels = np.asarray(pixels, np.float64)
+        if pixels.shape != self.neutral.shape:
+            raise ValueError(f"Expected landmarks of shape {self.neutral.shape}, got {pixels.shape}.")
+        target = pixels * PIXELS_TO_RIG_AXES
+        weights = np.zeros(NUM_BLENDSHAPES)
+        for _ in range(self.iterations):
+            model = self.neutral + np.tensordot(weights, self.deltas, 1)
+            s, rotation, t = similarity(model, target, self.point_weight)
+            in_rig = (target - t) @ rotation / s
+            weights = self._solve_weights(in_rig, weights)
+        model = self.neutral + np.tensordot(weights, self.deltas, 1)
+        s, rotation, t = similarity(model, target, self.point_weight)
+        residual = s * model @ rotation.T + t - target
+        eyes = np.linalg.norm(pixels[[33, 133]].mean(0) - pixels[[263, 362]].mean(0))
+        rms = float(np.sqrt((residual[:, :2] ** 2).sum(1).mean()) / max(eyes, 1e-6))
+        return FitResult(weights.astype(np.float32), s, rotation, t, rms, self.iterations)
+
+
+@lru_cache(maxsize=1)
+def default_fitter() -> BlendshapeFitter:
+    """The process-wide fitter for the default rig."""
+    return BlendshapeFitter.for_rig()

@@ -1,0 +1,88 @@
+"""Reading user images: any format Pillow reads → an upright RGB ``(H, W, 3)`` uint8 array.
+
+EXIF orientation is applied, grayscale and palette images become RGB, transparency is laid over
+white, animated images give their first frame, and images larger than :data:`MAX_SIDE` pixels on
+their long side are scaled down. Anything else is an :class:`ImageError` with one sentence.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_SIDE = 1920          # long side after downscaling; landmarks need no more
+MAX_PIXELS = 100_000_000  # refuse before decoding anything larger (a decompression bomb or a scan)
+FORMATS = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+
+
+class ImageError(ValueError):
+    """An input that is not a readable image."""
+
+
+ImageInput = str | Path | bytes | np.ndarray | Image.Image
+
+
+def _open(source: ImageInput, name: str) -> Image.Image:
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, np.ndarray):
+        array = source
+        if array.dtype != np.uint8:
+            if np.issubdtype(array.dtype, np.floating) and array.size and 0.0 <= array.min() and array.max() <= 1.0:
+                array = (array * 255).round().astype(np.uint8)
+            else:
+                raise ImageError(f"{name} is a {array.dtype} array; give uint8 pixels (0–255) or floats in [0, 1].")
+        if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+            raise ImageError(f"{name} has shape {array.shape}; give (H, W), (H, W, 3) or (H, W, 4) pixels.")
+        return Image.fromarray(array[..., 0] if array.ndim == 3 and array.shape[2] == 1 else array)
+    if isinstance(source, bytes):
+        stream: io.BytesIO | Path = io.BytesIO(source)
+    else:
+        stream = Path(source)
+        if not stream.is_file():
+            raise ImageError(f"{stream} does not exist or is not a file.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(stream)
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageError(f"{name} is {image.width}x{image.height} pixels; images up to "
+                             f"{MAX_PIXELS // 1_000_000} megapixels are accepted.")
+        image.load()
+    except UnidentifiedImageError:
+        raise ImageError(f"{name} is not an image; give a {FORMATS} file.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{name} is too large to open; images up to {MAX_PIXELS // 1_000_000} megapixels "
+                         "are accepted.") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"{name} is damaged or truncated and cannot be decoded ({error}).") from None
+    return image
+
+
+def load_image(source: ImageInput, name: str | None = None) -> np.ndarray:
+    """An image file, its bytes, a PIL image or an array → upright RGB ``(H, W, 3)`` uint8.
+
+    Args:
+        source: path, encoded bytes, ``PIL.Image`` or array (``(H, W)``, ``(H, W, 3|4)``).
+        name: how errors refer to the input (default: the path, or "the image").
+    """
+    name = name or (str(source) if isinstance(source, (str, Path)) else "the image")
+    image = _open(source, name)
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    image = image.convert("RGB")
+    if max(image.size) > MAX_SIDE:
+        scale = MAX_SIDE / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.Resampling.LANCZOS)
+    if min(image.size) < 16:
+        raise ImageError(f"{name} is only {image.width}x{image.height} pixels; give an image at least 16 pixels "
+                         "on each side.")
+    return np.asarray(image, dtype=np.uint8).copy()

@@ -1,0 +1,140 @@
+"""Face landmarks with MediaPipe's face mesh (the models ship inside the mediapipe 0.10.21 wheel).
+
+:func:`detect` gives 478 3-D landmarks of the largest face in an image (468 mesh points + 10 iris
+points), in pixels: ``x`` right, ``y`` down, ``z`` toward the camera is negative, in the same units
+as ``x``. :func:`normalise` removes position, size and head rotation so that only the face's
+shape (identity and expression) is left; it is the input of the ``landmarks`` image encoder.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from expclip.images import ImageInput, load_image
+
+NUM_LANDMARKS = 478
+MIN_FACE_PIXELS = 40  # a face box narrower than this gives landmarks too coarse to read an expression
+
+# MediaPipe face-mesh indices. "right"/"left" are the subject's sides (the subject's right eye is on
+# the image's left).
+RIGHT_EYE_CORNERS = (33, 133)
+LEFT_EYE_CORNERS = (263, 362)
+FOREHEAD, CHIN = 10, 152
+
+
+class FaceNotFound(ValueError):
+    """No usable face in an image (none found, or too small)."""
+
+
+@dataclass(frozen=True)
+class FaceLandmarks:
+    """Landmarks of one face.
+
+    Attributes:
+        points: ``(478, 3)`` float32 pixels (x right, y down, z depth in x's units, negative = nearer).
+        box: ``(x0, y0, x1, y1)`` of the landmarks in pixels.
+        image_size: ``(width, height)`` of the image they were found in.
+        faces_found: how many faces the image held (the largest is kept).
+    """
+
+    points: np.ndarray
+    box: tuple[float, float, float, float]
+    image_size: tuple[int, int]
+    faces_found: int = 1
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def face_width(self) -> float:
+        return self.box[2] - self.box[0]
+
+
+class LandmarkDetector:
+    """A MediaPipe face mesh in still-image mode; safe to share between threads (calls are serialised)."""
+
+    def __init__(self, max_faces: int = 5, min_confidence: float = 0.5) -> None:
+        import mediapipe as mp
+
+        self._mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, refine_landmarks=True, max_num_faces=max_faces,
+            min_detection_confidence=min_confidence,
+        )
+        self._lock = threading.Lock()
+
+    def detect_all(self, image: np.ndarray) -> list[np.ndarray]:
+        """RGB ``(H, W, 3)`` uint8 → a list of ``(478, 3)`` pixel landmarks, one per face found."""
+        height, width = image.shape[:2]
+        with self._lock:
+            result = self._mesh.process(np.ascontiguousarray(image))
+        faces = []
+        for face in result.multi_face_landmarks or []:
+            raw = np.array([(p.x, p.y, p.z) for p in face.landmark], np.float32)
+            faces.append(raw * np.array([width, height, width], np.float32))
+        return faces
+
+    def detect(self, source: ImageInput, name: str | None = None, min_face: int = MIN_FACE_PIXELS) -> FaceLandmarks:
+        """The largest face of an image, or :class:`FaceNotFound` with a sentence."""
+        name = name or (str(source) if isinstance(source, (str, Path)) else "the image")
+        image = load_image(source, name)
+        faces = self.detect_all(image)
+        if not faces:
+            raise FaceNotFound(f"No face was found in {name}; use a photo where one face is clearly visible, "
+                               "facing the camera and not cut off.")
+        boxes = [(*f[:, :2].min(0), *f[:, :2].max(0)) for f in faces]
+        areas = [(x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes]
+        best = int(np.argmax(areas))
+        box = tuple(float(v) for v in boxes[best])
+        width = box[2] - box[0]
+        if width < min_face:
+            raise FaceNotFound(f"The face in {name} is only {width:.0f} pixels wide; faces need at least {min_face} "
+                               "pixels, so use a closer or larger photo.")
+        notes = (f"{len(faces)} faces found; the largest was used.",) if len(faces) > 1 else ()
+        return FaceLandmarks(faces[best], box, (image.shape[1], image.shape[0]), len(faces), notes)
+
+
+@lru_cache(maxsize=1)
+def shared_detector() -> LandmarkDetector:
+    """One detector per process (building the MediaPipe graph takes about 100 ms)."""
+    return LandmarkDetector()
+
+
+def detect(source: ImageInput, name: str | None = None) -> FaceLandmarks:
+    """Landmarks of the largest face in an image file, bytes, PIL image or RGB array."""
+    return shared_detector().detect(source, name)
+
+
+def face_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The face's own frame from pixel landmarks ``(..., 478, 3)``.
+
+    Returns ``centre (..., 3)``, ``rotation (..., 3, 3)`` whose columns are the face's right-to-left
+    axis, chin-to-forehead axis and the axis toward the viewer (in pixel coordinates), and the
+    distance between the eye centres (``(...,)``).
+    """
+    points = np.asarray(points, np.float64)
+    right_eye = points[..., RIGHT_EYE_CORNERS, :].mean(-2)
+    left_eye = points[..., LEFT_EYE_CORNERS, :].mean(-2)
+    across = left_eye - right_eye
+    eyes = np.linalg.norm(across, axis=-1)
+    x = across / eyes[..., None]
+    up = points[..., FOREHEAD, :] - points[..., CHIN, :]
+    up = up - (up * x).sum(-1, keepdims=True) * x
+    y = up / np.linalg.norm(up, axis=-1, keepdims=True)
+    z = np.cross(x, y)
+    return points.mean(-2), np.stack([x, y, z], axis=-1), eyes
+
+
+def normalise(points: np.ndarray) -> np.ndarray:
+    """Pixel landmarks ``(..., 478, 3)`` → pose-free shape ``(..., 478, 3)`` float32.
+
+    Centred on the landmarks' mean, rotated into the face's own frame (x from the subject's right
+    eye to the left eye, y from chin to forehead, z toward the viewer) and scaled so the eye
+    centres are one unit apart. The same face under any in-plane or out-of-plane rotation, shift
+    or zoom gives (nearly) the same result.
+    """
+    centre, rotation, eyes = face_frame(points)
+    local = np.einsum("...nk,...kj->...nj", np.asarray(points, np.float64) - centre[..., None, :], rotation)
+    return (local / eyes[..., None, None]).astype(np.float32)
