@@ -1,8 +1,12 @@
-"""``python -m expclip text``: prompts → blendshape weights (JSON), likely AUs, and a rendered face.
+"""``python -m expclip text|image|fit|index|retrieve``: ExpCLIP inference from the command line.
 
     python -m expclip text "a proud, beaming smile" --json out.json --png face.png
     python -m expclip text "joy" "surprise" --blend 0.7 0.3 --png mix.png
     python -m expclip text "quietly furious" "poker face" --intensity 0.6
+    python -m expclip image face.jpg --json out.json --png face.png       # learned projector (or fit)
+    python -m expclip fit face.jpg --json out.json --png out.png          # direct blendshape fitting
+    python -m expclip index photos/                                       # embed a gallery (incremental)
+    python -m expclip retrieve "wide-eyed and gasping" --gallery photos/ -k 8 --json hits.json --png grid.png
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from expclip import arkit
+from expclip import arkit, facs
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +35,28 @@ def _parser() -> argparse.ArgumentParser:
     text.add_argument("--size", type=int, default=512, help="image size in pixels")
     text.add_argument("--checkpoint", type=Path, default=None, help="checkpoint directory (default: the released one)")
     text.add_argument("--text-encoder-weights", default=None, help="weights for a CLIP text encoder")
+    for name, help_text in (("image", "face photo → expression (learned projector, else fitting)"),
+                            ("fit", "face photo → expression by fitting the rig to its landmarks")):
+        image = commands.add_parser(name, help=help_text)
+        image.add_argument("image", type=Path, help="a photo (JPEG, PNG, WebP, GIF, BMP, TIFF)")
+        if name == "image":
+            image.add_argument("--method", choices=("auto", "projector", "fit"), default="auto")
+        image.add_argument("--intensity", type=float, default=1.0, help="scale of the change from neutral, 0–2")
+        image.add_argument("--json", type=Path, default=None, help="write the result here")
+        image.add_argument("--png", type=Path, default=None, help="the photo with its face box beside the head")
+        image.add_argument("--size", type=int, default=512, help="height of the PNG in pixels")
+        image.add_argument("--checkpoint", type=Path, default=None, help="checkpoint directory")
+    index = commands.add_parser("index", help="embed a folder of photos for retrieval (only new or changed files)")
+    index.add_argument("gallery", type=Path, help="folder of photos")
+    index.add_argument("--checkpoint", type=Path, default=None, help="checkpoint directory (needs P_img)")
+    retrieve = commands.add_parser("retrieve", help="text → the photos of a gallery that show it")
+    retrieve.add_argument("query", help="what the face should show, e.g. 'wide-eyed and gasping'")
+    retrieve.add_argument("--gallery", type=Path, default=None,
+                          help="folder of photos (default: the synthetic MEAD-3D test renders)")
+    retrieve.add_argument("-k", type=int, default=8, help="how many photos to return")
+    retrieve.add_argument("--json", type=Path, default=None)
+    retrieve.add_argument("--png", type=Path, default=None, help="contact sheet of the hits")
+    retrieve.add_argument("--checkpoint", type=Path, default=None, help="checkpoint directory (needs P_img)")
     return parser
 
 
@@ -86,15 +112,102 @@ def _render(args: argparse.Namespace, weights: np.ndarray, labels: list[str]) ->
     Image.fromarray(image).save(args.png)
 
 
+def _write_json(path: Path | None, payload) -> None:
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(payload, indent=2) + "\n")
+        print(f"JSON: {path}")
+
+
+def _save_png(path: Path, image: np.ndarray) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(path)
+    print(f"Image: {path}")
+
+
+def _image(args: argparse.Namespace) -> None:
+    from expclip.image_pipeline import ImageToExpression, load_image_pipeline
+
+    method = getattr(args, "method", "fit")
+    pipe = ImageToExpression() if method == "fit" else load_image_pipeline(args.checkpoint)
+    result = pipe.analyse(args.image, method=method, intensity=args.intensity)
+    x0, y0, x1, y1 = result.face.box
+    shapes = ", ".join(f"{name} {value:.2f}" for name, value in arkit.strongest(result.weights)) or "neutral"
+    print(f"{args.image}: {shapes} | path: {result.method} | face box ({x0:.0f}, {y0:.0f})–({x1:.0f}, {y1:.0f})")
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    payload = {"image": str(args.image), **result.to_json(), "aus": facs.explain(result.weights)}
+    _write_json(args.json, payload)
+    if args.png:
+        _save_png(args.png, _side_by_side(args.image, result, args.size))
+
+
+def _side_by_side(path: Path, result, size: int) -> np.ndarray:
+    """The photo with its face box and landmarks, beside the head making the expression (both ``size`` high)."""
+    from PIL import Image, ImageDraw
+
+    from expclip.images import load_image
+    from render.renderer import render_still
+
+    photo = Image.fromarray(load_image(path))
+    draw = ImageDraw.Draw(photo)
+    radius = max(1, round(photo.height / 300))
+    for x, y, _ in result.face.points[::3]:
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(60, 220, 90))
+    draw.rectangle(result.face.box, outline=(255, 200, 0), width=max(1, round(photo.height / 150)))
+    photo = photo.resize((max(1, round(photo.width * size / photo.height)), size))
+    head = render_still(result.weights, size=size)
+    return np.concatenate([np.asarray(photo), head], axis=1)
+
+
+def _default_gallery() -> Path:
+    gallery = Path("data/mead3d-synthetic/images/test")
+    if not gallery.is_dir():
+        raise ValueError("No --gallery given and the default gallery data/mead3d-synthetic/images/test is missing; "
+                         "build it with `python -m train.mead3d synthetic` or pass --gallery FOLDER.")
+    return gallery
+
+
+def _index(args: argparse.Namespace) -> None:
+    from expclip.gallery import index_gallery
+    from expclip.image_pipeline import load_image_pipeline
+
+    report = index_gallery(args.gallery, load_image_pipeline(args.checkpoint))
+    print(f"Indexed {report.total} photos in {args.gallery} ({report.embedded_now} embedded now, {report.reused} "
+          f"reused, {report.removed} removed); index at {report.index}.")
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+
+
+def _retrieve(args: argparse.Namespace) -> None:
+    from expclip.gallery import contact_sheet, retrieve
+    from expclip.image_pipeline import load_image_pipeline
+    from expclip.pipeline import load
+
+    gallery = args.gallery or _default_gallery()
+    hits = retrieve(args.query, gallery, load(args.checkpoint), load_image_pipeline(args.checkpoint), k=args.k)
+    for rank, hit in enumerate(hits, start=1):
+        print(f"{rank}. {hit.score:.3f} {hit.path}")
+    _write_json(args.json, {"query": args.query, "gallery": str(gallery),
+                            "hits": [{"path": h.path, "score": round(h.score, 4)} for h in hits]})
+    if args.png:
+        _save_png(args.png, contact_sheet(hits))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from expclip.checkpoint import CheckpointError
     from expclip.encoders import EncoderUnavailable
+    from render.assets import AssetError
     from render.renderer import RenderError
 
+    commands = {"text": _text, "image": _image, "fit": _image, "index": _index, "retrieve": _retrieve}
     try:
-        _text(args)
-    except (CheckpointError, EncoderUnavailable, RenderError, arkit.BlendshapeError, ValueError, OSError) as error:
+        commands[args.command](args)
+    except (CheckpointError, EncoderUnavailable, RenderError, AssetError, arkit.BlendshapeError, ValueError,
+            OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

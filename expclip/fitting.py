@@ -6,9 +6,9 @@ landmarks are linear in the weights, ``X(w) = N + sum_k w_k D_k`` (``(478, 3)`` 
 shifted copy of them. The fit alternates:
 
 1. the similarity ``P ≈ s R X(w) + t`` for the current weights (weighted Umeyama, closed form);
-2. the weights for that pose: minimise ``|| X(w) - (R^T (P - t) / s) ||²`` with MediaPipe's depth
-   counted less than the image-plane coordinates, plus an L2 and an L1 penalty per shape, under
-   ``0 <= w <= 1`` (SLSQP with the exact gradient of this quadratic).
+2. the weights for that pose: minimise ``|| X(w) + small pose change - (R^T (P - t) / s) ||²`` with
+   MediaPipe's depth counted less than the image-plane coordinates, plus an L2 and an L1 penalty
+   per shape, under ``0 <= w <= 1`` (SLSQP with the exact gradient of this quadratic).
 
 The penalties keep shapes the landmarks barely see (``cheekPuff``, ``mouthRoll*``) and the
 difference between a person's face and the ICT head from turning into spurious expressions.
@@ -71,7 +71,7 @@ class BlendshapeFitter:
         iterations: pose/weights alternations.
     """
 
-    def __init__(self, neutral: np.ndarray, deltas: np.ndarray, l2: float = 0.02, l1: float = 0.01,
+    def __init__(self, neutral: np.ndarray, deltas: np.ndarray, l2: float = 1.0, l1: float = 0.2,
                  iterations: int = 4) -> None:
         self.neutral = np.asarray(neutral, np.float64)
         self.deltas = np.asarray(deltas, np.float64)
@@ -83,6 +83,11 @@ class BlendshapeFitter:
         self.l1 = l1
         self.axis_weight = np.array([1.0, 1.0, DEPTH_WEIGHT])
         self.point_weight = np.ones(len(self.neutral))
+        centred = self.neutral - self.neutral.mean(0)
+        pose = [np.broadcast_to(np.eye(3)[k], self.neutral.shape) for k in range(3)]  # shifts
+        pose += [np.cross(np.eye(3)[k], centred) for k in range(3)]                    # small rotations
+        pose += [centred]                                                               # size
+        self._columns = np.concatenate([self.deltas, np.stack(pose)])                   # (59, 478, 3)
 
     @classmethod
     def for_rig(cls, rig=None, **options) -> "BlendshapeFitter":
@@ -95,20 +100,29 @@ class BlendshapeFitter:
         return cls(neutral, deltas, **options)
 
     def _solve_weights(self, target: np.ndarray, start: np.ndarray) -> np.ndarray:
-        """Weights for landmarks ``target (478, 3)`` already in the rig's frame."""
+        """Weights for landmarks ``target (478, 3)`` already roughly in the rig's frame.
+
+        A small shift, rotation and change of size (linearised, free, unpenalised) are solved together
+        with the weights: raising the brows or dropping the jaw also moves the landmarks' centre and
+        spread, and MediaPipe's view of a shape carries a little head motion of its own, so without
+        them the pose step and the weights step settle on a wrong compromise.
+        """
         scale = np.sqrt(self.point_weight[:, None] * self.axis_weight[None])  # (478, 3)
-        a = (self.deltas * scale[None]).reshape(NUM_BLENDSHAPES, -1).T      # (1434, 52)
+        a = (self._columns * scale[None]).reshape(len(self._columns), -1).T  # (1434, 52 + 7)
         b = ((target - self.neutral) * scale).ravel()
-        hessian = a.T @ a + np.diag(self.l2)
-        linear = a.T @ b - 0.5 * self.l1
+        free = len(self._columns) - NUM_BLENDSHAPES
+        penalty = np.concatenate([self.l2, np.zeros(free)])
+        hessian = a.T @ a + np.diag(penalty)
+        linear = a.T @ b - 0.5 * np.concatenate([np.full(NUM_BLENDSHAPES, self.l1), np.zeros(free)])
 
-        def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
-            hw = hessian @ w
-            return float(w @ hw - 2 * linear @ w), 2 * (hw - linear)
+        def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+            hx = hessian @ x
+            return float(x @ hx - 2 * linear @ x), 2 * (hx - linear)
 
-        result = minimize(objective, start, jac=True, method="SLSQP", bounds=self.bounds,
+        bounds = self.bounds + [(None, None)] * free
+        result = minimize(objective, np.concatenate([start, np.zeros(free)]), jac=True, method="SLSQP", bounds=bounds,
                           options={"maxiter": 200, "ftol": 1e-10})
-        return np.clip(result.x, 0.0, 1.0)
+        return np.clip(result.x[:NUM_BLENDSHAPES], 0.0, 1.0)
 
     def fit(self, pixels: np.ndarray) -> FitResult:
         """Pixel landmarks ``(478, 3)`` (x right, y down, z negative toward the camera) → :class:`FitResult`."""

@@ -53,6 +53,10 @@ _ALBEDO_GLOSS: dict[str, tuple[tuple[float, float, float], float]] = {
     "iris": ((0.30, 0.17, 0.08), 0.3),
 }
 _DOUBLE_SIDED = ("mouth_socket", "eye_sockets")
+# Key, fill and rim: (direction the light shines along, intensity).
+_LIGHTS: tuple[tuple[tuple[float, float, float], float], ...] = (
+    ((0.5, -0.45, -1.0), 0.95), ((-0.8, -0.1, -0.6), 0.35), ((0.0, -0.5, 1.0), 0.5),
+)
 _LIP_COLOUR = np.array([0.62, 0.30, 0.29])
 _LIMBUS_COLOUR = np.array([0.10, 0.06, 0.04])
 _PUPIL_COLOUR = np.array([0.015, 0.012, 0.012])
@@ -297,9 +301,14 @@ class HeadRenderer:
         self._scene.add(pyrender.Mesh(self._primitives))
         camera = pyrender.PerspectiveCamera(yfov=np.radians(_YFOV_DEGREES), znear=40.0, zfar=200.0)
         self._camera = self._scene.add(camera, pose=_camera_pose("front"))
-        for direction, intensity in (([0.5, -0.45, -1.0], 0.95), ([-0.8, -0.1, -0.6], 0.35), ([0.0, -0.5, 1.0], 0.5)):
+        self._lights = [
             self._scene.add(pyrender.DirectionalLight(color=[1.0, 0.97, 0.93], intensity=intensity),
                             pose=_light_pose(direction))
+            for direction, intensity in _LIGHTS
+        ]
+        skin = np.unique(self.rig.parts["skin"])
+        self._skin_rows = [np.isin(part.vertex_ids, skin) for part in self._parts]
+        self._base_albedo = [part.albedo_gloss.copy() for part in self._parts]
         try:
             self._offscreen = pyrender.OffscreenRenderer(self.size, self.size)
         except Exception as err:
@@ -329,6 +338,19 @@ class HeadRenderer:
         self._offscreen._renderer._program_cache = self._pyrender.shader_program.ShaderProgramCache(
             shader_dir=str(_SHADER_DIR)
         )
+
+    def set_look(self, skin_tint: tuple[float, float, float] = (1.0, 1.0, 1.0),
+                 lights: Iterable[tuple[Iterable[float], float]] | None = None, ambient: float = 0.22) -> None:
+        """Change skin colour (a multiplier of the default albedo), the three lights
+        ((direction, intensity) each; None = the defaults) and the ambient level, for varied renders."""
+        tint = np.asarray(skin_tint, np.float32)
+        for part, base, rows in zip(self._parts, self._base_albedo, self._skin_rows):
+            part.albedo_gloss[:] = base
+            part.albedo_gloss[rows, :3] = np.clip(base[rows, :3] * tint, 0.0, 1.0)
+        for node, (direction, intensity) in zip(self._lights, list(lights) if lights is not None else _LIGHTS):
+            node.light.intensity = float(intensity)
+            self._scene.set_pose(node, _light_pose(direction))
+        self._scene.ambient_light = np.array([ambient, ambient * 0.95, ambient * 0.95])
 
     def _upload(self, vertices: np.ndarray) -> None:
         """Rewrite every primitive's vertex buffer with new positions and normals."""

@@ -1,7 +1,9 @@
-"""``python -m train.expclip fit|eval``: train ExpCLIP on TEAD and evaluate a checkpoint.
+"""``python -m train.expclip fit|fit-image|eval|ablate|gallery``: train ExpCLIP (TEAD, then MEAD-3D images) and evaluate it.
 
     python -m train.expclip fit --config train/configs/expclip_small.yaml
     python -m train.expclip eval --checkpoint checkpoints/expclip-small --data data/tead
+    python -m train.expclip fit-image --config train/configs/expclip_image_small.yaml
+    python -m train.expclip eval --checkpoint checkpoints/expclip-small --images data/mead3d-synthetic
     python -m train.expclip ablate --limit-samples 10000 --epochs 4 --out checkpoints/ablations
     python -m train.expclip gallery --checkpoint checkpoints/expclip-small --out gallery.png
 """
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from expclip.checkpoint import CheckpointError
 from expclip.encoders import EncoderUnavailable
+from expclip.mead3d import Mead3DError
 from expclip.tead import TeadFormatError
 from train.config import CONFIG_DIR, ConfigError
 
@@ -30,9 +33,18 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=None)
     fit.add_argument("--limit-samples", type=int, default=None, help="train on the first N samples only")
     fit.add_argument("--quiet", action="store_true", help="no progress bars")
-    ev = commands.add_parser("eval", help="metrics on the TEAD test split, with a nearest-neighbour baseline")
+    fi = commands.add_parser("fit-image", help="train the image projector P_img on MEAD-3D (E and D frozen)")
+    fi.add_argument("--config", type=Path, default=CONFIG_DIR / "expclip_image_small.yaml")
+    fi.add_argument("--data", default=None, help="MEAD-3D directory (overrides the config)")
+    fi.add_argument("--checkpoint", default=None, help="base checkpoint (overrides the config)")
+    fi.add_argument("--out", default=None, help="where to write the checkpoint with P_img (default: the base)")
+    fi.add_argument("--epochs", type=int, default=None)
+    fi.add_argument("--quiet", action="store_true")
+    ev = commands.add_parser("eval", help="metrics on the TEAD test split (with a nearest-neighbour baseline) "
+                             "and/or on a MEAD-3D test split (with a direct-fitting baseline)")
     ev.add_argument("--checkpoint", type=Path, required=True)
-    ev.add_argument("--data", type=Path, required=True)
+    ev.add_argument("--data", type=Path, default=None, help="TEAD directory")
+    ev.add_argument("--images", type=Path, default=None, help="MEAD-3D directory (needs a checkpoint with P_img)")
     ev.add_argument("--quiet", action="store_true")
     ab = commands.add_parser("ablate", help="short runs with and without each augmentation, evaluated alike")
     ab.add_argument("--config", type=Path, default=CONFIG_DIR / "expclip_small.yaml")
@@ -56,10 +68,25 @@ def main(argv: list[str] | None = None) -> int:
                                      limit_samples=args.limit_samples)
             metrics = fit(config, progress=not args.quiet)
             print(json.dumps(metrics))
-        elif args.command == "eval":
-            from train.expclip.evaluate import evaluate
+        elif args.command == "fit-image":
+            from train.expclip.fit_image import fit_image, load_fit_image_config
 
-            print(json.dumps(evaluate(args.checkpoint, args.data, progress=not args.quiet), indent=2))
+            config = load_fit_image_config(args.config, data=args.data, checkpoint=args.checkpoint, out=args.out,
+                                           epochs=args.epochs)
+            print(json.dumps(fit_image(config, progress=not args.quiet)))
+        elif args.command == "eval":
+            if args.data is None and args.images is None:
+                raise ValueError("eval needs --data (a TEAD directory), --images (a MEAD-3D directory) or both.")
+            report = {}
+            if args.data is not None:
+                from train.expclip.evaluate import evaluate
+
+                report = evaluate(args.checkpoint, args.data, progress=not args.quiet)
+            if args.images is not None:
+                from train.expclip.fit_image import evaluate_checkpoint_images
+
+                report["images"] = evaluate_checkpoint_images(args.checkpoint, args.images, progress=not args.quiet)
+            print(json.dumps(report, indent=2))
         elif args.command == "ablate":
             from train.expclip.ablate import ablate
             from train.expclip.fit import load_fit_config
@@ -73,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             for row in gallery(args.checkpoint, args.out):
                 print(f"{row['prompt']}: {row['top']}")
             print(f"Gallery: {args.out}")
-    except (ConfigError, CheckpointError, EncoderUnavailable, TeadFormatError, ValueError) as error:
+    except (ConfigError, CheckpointError, EncoderUnavailable, TeadFormatError, Mead3DError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
