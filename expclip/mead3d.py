@@ -56,6 +56,16 @@ class Mead3DRecord:
         return cls(**values)
 
 
+def drop_torn_line(path: Path) -> None:
+    """Cut a last line left unfinished by a crash, so that appending starts on a fresh line."""
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as fh:
+            fh.truncate(data.rfind(b"\n") + 1)
+
+
 def append_record(path: Path, record: Mead3DRecord) -> None:
     """Append one JSON line and make it durable before the next image is made."""
     with path.open("a", encoding="utf-8") as fh:

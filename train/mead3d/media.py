@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from expclip.images import ImageError, load_image
 from expclip.landmarks import FaceNotFound, LandmarkDetector
-from expclip.mead3d import Mead3DRecord, append_record, read_meta, read_records, write_meta
+from expclip.mead3d import Mead3DRecord, append_record, drop_torn_line, read_meta, read_records, write_meta
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".flv")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
@@ -97,6 +97,8 @@ def build_from_media(source: str | Path, out: str | Path, every: float = 0.5, fr
         raise ValueError(f"{source} holds no videos ({', '.join(VIDEO_SUFFIXES)}) or images "
                          f"({', '.join(IMAGE_SUFFIXES)}).")
     names = MEAD_EMOTIONS + load_knowledge_base().names
+    for split in ("train", "test"):
+        drop_torn_line(out / f"{split}.jsonl")
     done = {r.source.split("#")[0] for split in ("train", "test") if (out / f"{split}.jsonl").exists()
             for r in read_records(out, split)}
     detector, fitter = LandmarkDetector(max_faces=1), default_fitter()

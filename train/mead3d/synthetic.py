@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from expclip.mead3d import Mead3DRecord, append_record, read_meta, read_records, write_meta
+from expclip.mead3d import Mead3DRecord, append_record, drop_torn_line, read_meta, read_records, write_meta
 from expclip.tead import TeadSample, read_samples
 from train.config import config_to_dict
 
@@ -115,6 +115,7 @@ class SyntheticBuilder:
         folder = out / "images" / split
         folder.mkdir(parents=True, exist_ok=True)
         jsonl = out / f"{split}.jsonl"
+        drop_torn_line(jsonl)
         done = {Path(r.image).stem for r in read_records(out, split)} if jsonl.exists() else set()
         dropped = 0
         split_id = {"train": 0, "test": 1}[split]
