@@ -16,8 +16,17 @@ def minilm():
 def test_registry_lists_text_encoders_by_name() -> None:
     assert list_encoders("text") == ["clip-vit-b-32", "minilm"]
     assert encoder_spec("minilm").dim == 384 and encoder_spec("clip-vit-b-32").dim == 512
-    with pytest.raises(EncoderUnavailable, match="No encoder called 'bert'; known encoders: clip-vit-b-32, minilm"):
+    with pytest.raises(EncoderUnavailable, match="No text encoder called 'bert'; known text encoders: clip-vit-b-32, minilm"):
         create_encoder("bert")
+
+
+def test_registry_holds_image_encoders_under_their_kind() -> None:
+    assert list_encoders("image") == ["clip-vit-b-32", "landmarks"]
+    assert encoder_spec("landmarks", "image").dim == 478 * 3 and encoder_spec("clip-vit-b-32", "image").dim == 512
+    with pytest.raises(EncoderUnavailable, match="No text encoder called 'landmarks'"):
+        create_encoder("landmarks")
+    with pytest.raises(EncoderUnavailable, match="weights .* are not on this machine"):
+        create_encoder("clip-vit-b-32", kind="image")
 
 
 def test_minilm_runs_offline_and_matches_sentence_transformers(minilm, monkeypatch) -> None:
