@@ -1,9 +1,10 @@
 """The project's emotion knowledge base: categories, their words, AU prototypes and situations.
 
 The data lives in ``expclip/data/emotions.yaml`` (schema in ``docs/tead.md``). Each category has
-nouns, adjectives in three intensity bands, interjections, emoticons, an AU prototype (EMFACS for
-the basic emotions) with variants, and everyday events written in the first person. The file
-also holds a lexicon of interchangeable everyday words used for synonym replacement.
+nouns, adjectives in three intensity bands, interjections, emoticons, looks (what the face and body
+do, and idioms: "jaw clenched", "face like thunder"), an AU prototype (EMFACS for the basic emotions)
+with variants, and everyday events written in the first person. The file also holds a lexicon of
+interchangeable everyday words used for synonym replacement.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Emotion:
     words: dict[str, tuple[str, ...]]
     interjections: tuple[str, ...]
     emoticons: tuple[str, ...]
+    looks: tuple[str, ...]  # phrases that can follow a comma: "grinning from ear to ear", "over the moon"
     events: tuple[str, ...]
 
     @property
@@ -124,6 +126,7 @@ def _emotion(entry: dict, where: str) -> Emotion:
         words={band: _strings(words, band, f"{where} words") for band in BANDS},
         interjections=_strings(entry, "interjections", where),
         emoticons=_strings(entry, "emoticons", where, minimum=0),
+        looks=_strings(entry, "looks", where),
         events=_strings(entry, "events", where, minimum=8),
     )
 

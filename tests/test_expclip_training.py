@@ -13,11 +13,25 @@ import numpy as np
 import pytest
 import yaml
 
-from expclip import arkit
+from expclip import arkit, facs
 from expclip.encoders import PromptError
 from expclip.pipeline import load
+from train.expclip.data import au_name_text
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def test_au_name_texts_list_every_au_or_the_strongest_as_people_type_them() -> None:
+    aus = {"4": 0.8, "5": 0.3, "7": 0.6, "23": 0.9, "R12": 0.2}
+    texts = {au_name_text(aus, np.random.default_rng([0, i])) for i in range(300)}
+    assert facs.name_list(aus) in texts
+    for text in ("AU23 + AU4", "AU23 and AU4", "lip tightener and brow lowerer", "AU23",
+                 "AU23 (lip tightener), AU4 (brow lowerer)", "lip tightener, brow lowerer and lid tightener"):
+        assert text in texts, text
+    assert not [t for t in texts if "AU5" in t and "AU12" not in t]  # weaker AUs only in the full list
+    one_sided = au_name_text({"L12": 0.5, "6": 0.3}, np.random.default_rng([0, 3]))
+    assert one_sided == "AU12 (lip corner puller, left) + AU6 (cheek raiser)"
+    assert au_name_text({}, np.random.default_rng(0)) == "no action units, neutral face"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -126,6 +140,6 @@ def test_gallery_and_ablation_commands(trained, tmp_path: Path) -> None:
                     "--limit-samples", "200", "--out", str(tmp_path / "ablations"), "--quiet")
     assert ablation.returncode == 0, ablation.stderr
     report = json.loads((tmp_path / "ablations" / "ablation.json").read_text())
-    assert list(report) == ["full recipe", "no blendshape augmentation", "no text augmentation",
+    assert list(report) == ["full recipe", "no blendshape augmentation", "plus text augmentation (1 EDA rewrite)",
                             "plus contrastive term (λ4 = 1)"]
     assert "| no blendshape augmentation |" in (tmp_path / "ablations" / "ablation.md").read_text()

@@ -10,6 +10,8 @@ import pytest
 
 from expclip import facs
 from expclip.emotions import load_knowledge_base
+from train.expclip.data import build_text_table
+from train.expclip.gallery import PROMPTS
 from train.tead.offline import OfflineAnnotator, OfflineConfig, third_person
 from train.tead.stats import compute_stats, emotion_of
 
@@ -64,10 +66,44 @@ def test_tags_name_the_sample_emotions(samples) -> None:
         assert named <= set(s.emotions) and emotion_of(s, kb) in named | {"neutral"}
 
 
-def test_every_event_turns_into_third_person() -> None:
+def _looks_in(text: str, looks: tuple[str, ...]) -> set[str]:
+    """The looks written in ``text``, in the first person or any third person."""
+    text = text.lower()
+    return {look for look in looks
+            if any(form.lower() in text for form in (look, *(third_person(look, p) for p in ("she", "he", "they"))))}
+
+
+def test_looks_of_the_main_emotion_appear_in_transcripts_and_situations(samples) -> None:
+    kb = load_knowledge_base()
+    every_look = tuple(look for e in kb.emotions for look in e.looks)
+    shares = {"transcript": [], "situation": []}
+    for s in samples:
+        main, strength = max(s.emotions.items(), key=lambda item: item[1])
+        for field, flags in shares.items():
+            found = _looks_in(getattr(s, field), every_look)
+            flags.append(bool(found))
+            if strength < 0.4:  # subtle expressions get no look
+                assert not found, (field, s)
+            assert found <= set(kb[main].looks), (field, s.emotions, found)
+    for field, flags in shares.items():
+        assert 0.35 < np.mean(flags) < 0.5, field
+    looked = [s.transcript for s in samples if _looks_in(s.transcript, every_look)]
+    assert any(t.startswith("me rn: ") or " me rn: " in t for t in looked)
+    bare = {re.sub(r"^(me rn|literally)\W*|[^a-z' -]+$", "", t.lower()).strip() for t in looked}
+    assert len(bare & {look.lower() for look in every_look}) > 50  # some posts are only the look
+
+
+def test_held_out_gallery_prompts_are_not_training_texts(samples) -> None:
+    table = build_text_table(samples, ("transcript", "tags", "situation", "au_text"))
+    texts = [t.lower() for t in table.texts]
+    for prompt in PROMPTS:
+        assert not [t for t in texts if prompt.lower() in t], prompt
+
+
+def test_every_event_and_look_turns_into_third_person() -> None:
     first_person = re.compile(r"\b(I|me|my|mine|myself|I'm|I've|I'd|I'll)\b")
     for emotion in load_knowledge_base().emotions:
-        for event in emotion.events:
+        for event in (*emotion.events, *emotion.looks):
             for pronoun in ("she", "he", "they"):
                 converted = third_person(event, pronoun)
                 assert not first_person.search(converted), (event, converted)

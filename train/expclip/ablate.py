@@ -3,8 +3,9 @@
     python -m train.expclip ablate --config train/configs/expclip_small.yaml --limit-samples 10000 --epochs 4 \\
         --out checkpoints/ablations
 
-Variants: the full recipe; without blendshape augmentation (the paper's Table 1); without text
-augmentation; with a symmetric contrastive term (not in the paper). Writes ``OUT/ablation.json`` and
+Variants: the full recipe; without blendshape augmentation (the paper's Table 1); with text
+augmentation (one EDA rewrite of each transcript and situation, which the release leaves out); with a
+symmetric contrastive term (not in the paper). Writes ``OUT/ablation.json`` and
 ``OUT/ablation.md``; every variant's checkpoint stays in ``OUT/NAME`` (and resumes if killed).
 """
 
@@ -20,7 +21,7 @@ from train.expclip.fit import FitConfig, fit
 VARIANTS: dict[str, dict] = {
     "full recipe": {},
     "no blendshape augmentation": {"blendshape_augment": False},
-    "no text augmentation": {"text_augment_variants": 0},
+    "plus text augmentation (1 EDA rewrite)": {"text_augment_variants": 1},
     "plus contrastive term (λ4 = 1)": {"lambda_contrastive": 1.0},
 }
 COLUMNS = ("ae_mse", "cross_mse", "retrieval_r@1", "retrieval_r@10", "emotion_accuracy")

@@ -3,8 +3,11 @@
 Each sample mixes 1–3 emotions with intensities, turns their AU prototypes into AUs with natural
 variation (dropped and extra AUs, jittered intensities, left/right asymmetry), the AUs into 52
 blendshape weights by the rule, and writes a tweet-like first-person transcript, 3–5 tags, a
-third-person situation sentence and an AU description. Everything is drawn from one seeded
-generator, so a seed gives the same dataset on every machine.
+third-person situation sentence and an AU description. Transcripts and situations of visible
+expressions often carry one of the main emotion's looks ("jaw clenched", "over the moon").
+Everything is drawn from two seeded generators, one for the looks and one for all the rest (so
+that changing the looks leaves most other texts as they were): a seed gives the same dataset on
+every machine.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class OfflineConfig:
     asymmetry_share: float = 0.3  # how often a two-sided AU gets different left and right strengths
     asymmetry: float = 0.25
     blendshape_noise: float = 0.02
+    look_share: float = 0.5  # how often a transcript, and separately a situation, of a visible expression has a look
 
 
 # --- Wording ---------------------------------------------------------------------------------
@@ -69,6 +73,12 @@ MIXERS = (" but also {adv} {adj}", " and {adv} {adj}", " but {adv} {adj}", ", ye
           ", plus {adv} {adj}", " — {adj} and {adj0} at once")
 NEUTRAL_OPENERS = ("", "", "", "today", "this morning", "earlier", "just now", "yesterday", "so", "update:",
                    "tonight", "after lunch", "fyi", "for the record,", "quick note:")
+LOOK_TAILS = ("me rn: {look}", "me right now: {look}", "literally {look}", "({look})", "... {look}",
+              "— {look}", "{Look}.", "just {look}", "picture me {look}")
+LOOK_ALONE = ("{Look}", "me rn: {look}", "literally {look}", "{Look}, {adv} {adj}", "{Core}, {look}",
+              "me rn: {look}, {adv} {adj}")  # half without an emotion word, so that the look itself is learnt
+LOOK_ALONE_SHARE = 0.4  # of transcripts with a look: the look (and sometimes the feeling) only, no event
+NEUTRAL_LOOKS = (", {look}", ". {Look}", " ({look})", ", me rn: {look}")
 NEUTRAL_TAILS = ("", "", " anyway", " nothing special", " just a normal day", " that's about it",
                  " moving on", " same as usual", " so that's done", " ok", " on to the next thing")
 ENDINGS = {"positive": ("!", "!!", ".", "", "!!!", " :)"), "negative": (".", "", "...", "!", ". ugh", " :/"),
@@ -143,6 +153,7 @@ class OfflineAnnotator:
         self.neutral = self.kb["neutral"]
         self.emotional = tuple(e for e in self.kb.emotions if e.name != "neutral")
         self.rng = np.random.default_rng(config.seed)
+        self.look_rng = np.random.default_rng([config.seed, 1])
         compat = {("positive", "positive"): 3.0, ("negative", "negative"): 3.0}
         self._partner_weights = {
             e.name: np.array([0.0 if o is e else compat.get((e.valence, o.valence), 1.0) for o in self.emotional])
@@ -150,8 +161,8 @@ class OfflineAnnotator:
         }
 
     # One generator call per choice keeps the stream reproducible across numpy versions.
-    def _pick(self, options):
-        return options[int(self.rng.integers(len(options)))]
+    def _pick(self, options, rng: np.random.Generator | None = None):
+        return options[int((rng or self.rng).integers(len(options)))]
 
     def _emotions(self) -> dict[Emotion, float]:
         """The emotion mixture of one sample: ``{emotion: intensity}``, strongest first."""
@@ -232,22 +243,26 @@ class OfflineAnnotator:
                 break
         return tags
 
-    def _transcript(self, mixture: dict[Emotion, float], event: str) -> str:
-        if not mixture:
-            text = f"{self._pick(NEUTRAL_OPENERS)} {event}"
-            if self.rng.random() < 0.5:
-                text += self._pick((", then ", " and ", ". Also ", ", after that ")) + self._pick(self.neutral.events)
-            if self.rng.random() < 0.4:
-                text += self._pick((", feeling {adj}", ". All {adj}", ". {Adj}", ", {adj} I guess")).format(
-                    adj=(adj := self._pick(self.neutral.adjectives)), Adj=_capitalise(adj))
-            return _tidy(_capitalise(text.strip()) + self._pick(NEUTRAL_TAILS) + self._pick(ENDINGS["neutral"]))
-        ordered = list(mixture.items())
-        primary, strength = ordered[0]
-        adv, adj = self._adjective(primary, strength)
-        core = self._pick(CORES).format(adv=adv, adj=adj)
-        for emotion, other in ordered[1:]:
-            adv2, adj2 = self._adjective(emotion, other)
-            core += self._pick(MIXERS).format(adv=adv2, adj=adj2, adj0=adj)
+    def _look(self, emotion: Emotion, strength: float) -> str | None:
+        """One of ``emotion``'s looks for ``look_share`` of visible (not subtle) expressions, else None."""
+        if _band(strength) == "low" or self.look_rng.random() >= self.config.look_share:
+            return None
+        return self._pick(emotion.looks, self.look_rng)
+
+    def _neutral_transcript(self, event: str) -> str:
+        look = self._look(self.neutral, 1.0)
+        text = f"{self._pick(NEUTRAL_OPENERS)} {event}"
+        if self.rng.random() < 0.5:
+            text += self._pick((", then ", " and ", ". Also ", ", after that ")) + self._pick(self.neutral.events)
+        if self.rng.random() < 0.4:
+            text += self._pick((", feeling {adj}", ". All {adj}", ". {Adj}", ", {adj} I guess")).format(
+                adj=(adj := self._pick(self.neutral.adjectives)), Adj=_capitalise(adj))
+        if look:
+            text += self._pick(NEUTRAL_LOOKS, self.look_rng).format(look=look, Look=_capitalise(look))
+        return _tidy(_capitalise(text.strip()) + self._pick(NEUTRAL_TAILS) + self._pick(ENDINGS["neutral"]))
+
+    def _sentence(self, primary: Emotion, core: str, event: str, adv: str, adj: str) -> str:
+        """The core phrase with its reason, in either order, sometimes after an interjection."""
         if self.rng.random() < 0.6:
             text = core + self._pick(REASONS).format(event=event, Event=_capitalise(event))
         else:
@@ -257,17 +272,40 @@ class OfflineAnnotator:
             interjection = self._pick(primary.interjections)
             text = self._pick(("{i}, {t}", "{i}!! {T}", "{i} {t}", "{I}. {T}", "{i}... {t}")).format(
                 i=interjection, I=_capitalise(interjection), t=text, T=_capitalise(text))
+        return text
+
+    def _transcript(self, mixture: dict[Emotion, float], event: str) -> str:
+        if not mixture:
+            return self._neutral_transcript(event)
+        ordered = list(mixture.items())
+        primary, strength = ordered[0]
+        adv, adj = self._adjective(primary, strength)
+        core = self._pick(CORES).format(adv=adv, adj=adj)
+        for emotion, other in ordered[1:]:
+            adv2, adj2 = self._adjective(emotion, other)
+            core += self._pick(MIXERS).format(adv=adv2, adj=adj2, adj0=adj)
+        look = self._look(primary, strength)
+        inside = look is not None and self.look_rng.random() < 0.5  # "I'm so happy, grinning from ear to ear, because"
+        text = self._sentence(primary, f"{core}, {look}" if inside else core, event, adv, adj)
+        if look and self.look_rng.random() < LOOK_ALONE_SHARE:  # the look, sometimes the feeling, no event
+            text = self._pick(LOOK_ALONE, self.look_rng).format(look=look, Look=_capitalise(look), adv=adv, adj=adj,
+                                                                core=core, Core=_capitalise(core))
+        tail = look if look and look not in text else None  # a look the sentence left out ends the post
         text = _capitalise(text) if self.rng.random() < 0.8 else text.lower()
         text += self._pick(ENDINGS[primary.valence])
+        if tail:
+            text += " " + self._pick(LOOK_TAILS, self.look_rng).format(look=tail, Look=_capitalise(tail))
         if primary.emoticons and self.rng.random() < 0.2:
             text += " " + self._pick(primary.emoticons)
         if self.rng.random() < 0.2:
             text += " #" + re.sub(r"[^A-Za-z]", "", self._pick(primary.nouns + primary.words[_band(strength)]))
         return _tidy(text)
 
-    def _situation(self, event: str) -> str:
+    def _situation(self, event: str, look: str | None) -> str:
+        """The event in the third person after a subject and a frame, sometimes ending with a look."""
         subject, pronoun = self._pick(SUBJECTS)
-        return self._pick(FRAMES).format(S=subject, event=third_person(event, pronoun))
+        sentence = self._pick(FRAMES).format(S=subject, event=third_person(event, pronoun))
+        return f"{sentence[:-1]}, {third_person(look, pronoun)}." if look else sentence
 
     def sample(self, seen: set[str]) -> TeadSample:
         """One new sample whose transcript is not in ``seen`` (which it joins)."""
@@ -284,12 +322,14 @@ class OfflineAnnotator:
             raise ValueError(f"After {len(seen)} samples the knowledge base gives no new transcripts for "
                              f"{emotion.name}; build fewer samples or add events to expclip/data/emotions.yaml.")
         seen.add(transcript.lower())
+        tags = self._tags(mixture)
+        situation = self._situation(event, self._look(emotion, mixture.get(emotion, 1.0)))
         return TeadSample(
             transcript=transcript,
-            tags=self._tags(mixture),
+            tags=tags,
             aus=aus,
             au_text=facs.describe(aus),
-            situation=self._situation(event),
+            situation=situation,
             blendshapes=self._blendshapes(aus),
             emotions={e.name: round(s, 3) for e, s in mixture.items()} or {"neutral": 1.0},
         )
