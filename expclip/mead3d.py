@@ -15,7 +15,6 @@ stopped.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +22,7 @@ from typing import Iterator
 import numpy as np
 
 from expclip import arkit
+from expclip.files import append_json_line, read_json_lines, write_text_atomic
 
 SPLITS = ("train", "test")
 
@@ -56,22 +56,9 @@ class Mead3DRecord:
         return cls(**values)
 
 
-def drop_torn_line(path: Path) -> None:
-    """Cut a last line left unfinished by a crash, so that appending starts on a fresh line."""
-    if not path.is_file():
-        return
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        with path.open("r+b") as fh:
-            fh.truncate(data.rfind(b"\n") + 1)
-
-
 def append_record(path: Path, record: Mead3DRecord) -> None:
-    """Append one JSON line and make it durable before the next image is made."""
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(record.to_json()) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    """Append one record as a durable JSON line before the next image is made."""
+    append_json_line(path, record.to_json())
 
 
 def read_records(directory: str | Path, split: str) -> list[Mead3DRecord]:
@@ -81,10 +68,10 @@ def read_records(directory: str | Path, split: str) -> list[Mead3DRecord]:
         raise Mead3DError(f"{directory} has no {split}.jsonl; build it with `python -m train.mead3d synthetic` "
                           "or `python -m train.mead3d build`.")
     records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for data in read_json_lines(path):
         try:
-            records.append(Mead3DRecord.from_json(json.loads(line)))
-        except (json.JSONDecodeError, KeyError, TypeError):
+            records.append(Mead3DRecord.from_json(data))
+        except (KeyError, TypeError):
             continue
     return records
 
@@ -103,8 +90,6 @@ def iter_split(directory: str | Path, split: str) -> Iterator[tuple[Mead3DRecord
 
 
 def write_meta(directory: str | Path, meta: dict) -> None:
-    from expclip.files import write_text_atomic
-
     root = Path(directory)
     counts = {split: len(read_records(root, split)) for split in SPLITS if (root / f"{split}.jsonl").exists()}
     write_text_atomic(root / "meta.json", json.dumps({"format": 1, **meta, "records": counts}, indent=2) + "\n")

@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from expclip.mead3d import Mead3DRecord, append_record, drop_torn_line, read_meta, read_records, write_meta
+from expclip.files import drop_torn_line
+from expclip.mead3d import Mead3DRecord, append_record, read_meta, read_records, write_meta
 from expclip.tead import TeadSample, read_samples
 from train.config import config_to_dict
 
