@@ -225,3 +225,4 @@ class CLIPTextEncoder(FrozenTextEncoder):
 
 
 from expclip import image_encoders as _image_encoders  # noqa: E402,F401  (registers the image encoders)
+from expclip import audio as _audio  # noqa: E402,F401  (registers the audio front ends)
