@@ -1,4 +1,4 @@
-"""``python -m expclip text|image|fit|index|retrieve``: ExpCLIP inference from the command line.
+"""``python -m expclip text|image|fit|index|retrieve|animate``: ExpCLIP inference from the command line.
 
     python -m expclip text "a proud, beaming smile" --json out.json --png face.png
     python -m expclip text "joy" "surprise" --blend 0.7 0.3 --png mix.png
@@ -7,6 +7,9 @@
     python -m expclip fit face.jpg --json out.json --png out.png          # direct blendshape fitting
     python -m expclip index photos/                                       # embed a gallery (incremental)
     python -m expclip retrieve "wide-eyed and gasping" --gallery photos/ -k 8 --json hits.json --png grid.png
+    python -m expclip animate speech.wav --prompt "quietly furious" --video out.mp4 --csv out.csv --glb out.glb
+    python -m expclip animate speech.wav --timeline "0:calm" "4.5:furious" --video out.mp4
+    python -m expclip animate speech.wav --compare "overjoyed" "deeply sad" --video both.mp4
 """
 
 from __future__ import annotations
@@ -57,7 +60,42 @@ def _parser() -> argparse.ArgumentParser:
     retrieve.add_argument("--json", type=Path, default=None)
     retrieve.add_argument("--png", type=Path, default=None, help="contact sheet of the hits")
     retrieve.add_argument("--checkpoint", type=Path, default=None, help="checkpoint directory (needs P_img)")
+    animate = commands.add_parser("animate", help="speech → lip-synced emotional animation (video, CSV, JSON, GLB)")
+    animate.add_argument("audio", type=Path, help="a recording in any format ffmpeg reads (WAV, MP3, M4A, OGG, FLAC, …)")
+    style = animate.add_mutually_exclusive_group()
+    style.add_argument("--prompt", default=None, help="how the face should feel, e.g. 'quietly furious' (empty: neutral)")
+    style.add_argument("--image", type=Path, default=None, help="a face photo whose expression sets the style")
+    style.add_argument("--timeline", nargs="+", default=None, metavar="SECONDS:PROMPT",
+                       help="prompts from given seconds on, e.g. '0:calm' '4.5:furious'")
+    style.add_argument("--compare", nargs="+", default=None, metavar="PROMPT",
+                       help="the same speech under several prompts, side by side in one video")
+    animate.add_argument("--intensity", type=float, default=1.0, help="strength of the style, 0–2")
+    animate.add_argument("--video", type=Path, default=None, help="mp4 with the sound")
+    animate.add_argument("--csv", type=Path, default=None, help="Live Link Face CSV for Unreal")
+    animate.add_argument("--json", type=Path, default=None, help="the frames in the project's blendshapes form")
+    animate.add_argument("--glb", type=Path, default=None, help="glTF binary head with 52 morph targets, animated")
+    animate.add_argument("--size", type=int, default=384, help="video frame size in pixels")
+    animate.add_argument("--no-blinks", action="store_true", help="do not add natural blinks")
+    animate.add_argument("--seed", type=int, default=0, help="seed of the blink timing")
+    animate.add_argument("--max-seconds", type=float, default=None, help="refuse longer recordings (default 15 min)")
+    animate.add_argument("--checkpoint", type=Path, default=None, help="generator checkpoint (default: the released one)")
+    animate.add_argument("--expclip-checkpoint", type=Path, default=None, help="its ExpCLIP checkpoint")
     return parser
+
+
+def parse_timeline(entries: list[str]) -> list[tuple[float, str]]:
+    """``["0:calm", "4.5:quietly furious"]`` → ``[(0.0, "calm"), (4.5, "quietly furious")]``."""
+    timeline = []
+    for entry in entries:
+        start, sep, prompt = entry.partition(":")
+        try:
+            seconds = float(start)
+        except ValueError:
+            seconds = None
+        if not sep or seconds is None or not prompt.strip():
+            raise ValueError(f"Timeline entry {entry!r} is not SECONDS:PROMPT, e.g. '4.5:quietly furious'.")
+        timeline.append((seconds, prompt.strip()))
+    return timeline
 
 
 def _result(prompt: str, weights: np.ndarray, aus: dict[str, float], truncated: bool) -> dict:
@@ -196,18 +234,59 @@ def _retrieve(args: argparse.Namespace) -> None:
         _save_png(args.png, contact_sheet(hits))
 
 
+def _animate(args: argparse.Namespace) -> None:
+    from expclip.animation import load_animator
+
+    if not (args.video or args.csv or args.json or args.glb):
+        raise ValueError("Say what to write: --video, --csv, --json and/or --glb.")
+    animator = load_animator(args.checkpoint, args.expclip_checkpoint)
+    options = {"intensity": args.intensity, "blinks": not args.no_blinks, "seed": args.seed,
+               "max_seconds": args.max_seconds}
+    if args.compare:
+        if args.csv or args.json or args.glb:
+            raise ValueError("--compare makes a side-by-side video only; use --prompt for CSV, JSON or GLB.")
+        clips = [animator.animate(args.audio, prompt, **options) for prompt in args.compare]
+        captions = list(args.compare)
+    else:
+        timeline = parse_timeline(args.timeline) if args.timeline else None
+        clips = [animator.animate(args.audio, args.prompt if args.image is None and timeline is None else None,
+                                  image=args.image, timeline=timeline, **options)]
+        captions = None
+    clip = clips[0]
+    for note in dict.fromkeys(n for c in clips for n in c.notes):
+        print(f"note: {note}", file=sys.stderr)
+    print(f"{args.audio}: {len(clip.frames)} frames at {clip.fps:g} fps ({clip.seconds:.1f} s)")
+    if args.csv:
+        arkit.write_csv(args.csv, clip.frames, live_link_face=True, fps=clip.fps)
+        print(f"CSV: {args.csv}")
+    _write_json(args.json, {"audio": str(args.audio), **clip.to_json()})
+    if args.glb:
+        from render.gltf import write_glb
+
+        write_glb(args.glb, clip.frames, fps=clip.fps)
+        print(f"GLB: {args.glb}")
+    if args.video:
+        from render.video import render_video
+
+        render_video([c.frames for c in clips], args.video, fps=clip.fps, audio=args.audio, captions=captions,
+                     size=args.size)
+        print(f"Video: {args.video}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from expclip.checkpoint import CheckpointError
     from expclip.encoders import EncoderUnavailable
     from render.assets import AssetError
     from render.renderer import RenderError
+    from render.video import MediaError
 
-    commands = {"text": _text, "image": _image, "fit": _image, "index": _index, "retrieve": _retrieve}
+    commands = {"text": _text, "image": _image, "fit": _image, "index": _index, "retrieve": _retrieve,
+                "animate": _animate}
     try:
         commands[args.command](args)
-    except (CheckpointError, EncoderUnavailable, RenderError, AssetError, arkit.BlendshapeError, ValueError,
-            OSError) as error:
+    except (CheckpointError, EncoderUnavailable, RenderError, AssetError, MediaError, arkit.BlendshapeError,
+            ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -1,12 +1,14 @@
 """Checkpoints: ``model.safetensors`` + ``config.json`` + ``metrics.json`` in one directory.
 
-``config.json`` holds ``{"model": ExpCLIPConfig fields, "training": {...}}``; loading rebuilds the
-model from ``model`` and refuses weights that do not fit it, so inference never drifts from training.
+``config.json`` holds ``{"model": config fields, "training": {...}}``; loading rebuilds the model
+(ExpCLIP, or the speech generator) from ``model`` and refuses weights that do not fit it, so
+inference never drifts from training.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from expclip.files import replace_when_done, write_text_atomic
+from expclip.generator import Generator, GeneratorConfig
 from expclip.model import ExpCLIP, ExpCLIPConfig
 
 WEIGHTS, CONFIG, METRICS = "model.safetensors", "config.json", "metrics.json"
@@ -23,7 +26,7 @@ class CheckpointError(ValueError):
     """A checkpoint directory that is missing files or whose config does not match its weights."""
 
 
-def save_checkpoint(directory: str | Path, model: ExpCLIP, metrics: dict, training: dict | None = None) -> Path:
+def save_checkpoint(directory: str | Path, model: ExpCLIP | Generator, metrics: dict, training: dict | None = None) -> Path:
     """Write the three files (each through a partial file moved into place)."""
     directory = Path(directory)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
@@ -45,24 +48,41 @@ def read_config(directory: str | Path) -> dict:
         raise CheckpointError(f"{path} is not valid JSON ({error}).") from None
 
 
-def model_config(directory: str | Path) -> ExpCLIPConfig:
-    """The architecture stored in a checkpoint's ``config.json``."""
+def model_config(directory: str | Path, config_class: type = ExpCLIPConfig):
+    """The architecture stored in a checkpoint's ``config.json``, as ``config_class``."""
     values = read_config(directory).get("model", {})
-    known = {f.name for f in dataclasses.fields(ExpCLIPConfig)}
+    known = {f.name for f in dataclasses.fields(config_class)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise CheckpointError(f"{directory}/{CONFIG} has unknown model keys {', '.join(unknown)}; it was written by "
-                              "another version of ExpCLIP.")
-    return ExpCLIPConfig(**values)
+                              "another version of ExpCLIP or for another kind of model.")
+    return config_class(**values)
 
 
 def load_model(directory: str | Path, device: str | torch.device = "cpu") -> ExpCLIP:
-    """Rebuild the model from ``config.json`` and load ``model.safetensors`` into it (eval mode)."""
-    directory = Path(directory)
-    config = model_config(directory)
+    """Rebuild ExpCLIP from ``config.json`` and load ``model.safetensors`` into it (eval mode)."""
+    return _load(Path(directory), device, ExpCLIP, ExpCLIPConfig)
+
+
+def load_generator(directory: str | Path, device: str | torch.device = "cpu") -> Generator:
+    """Rebuild the speech generator from ``config.json`` and load its weights (eval mode)."""
+    return _load(Path(directory), device, Generator, GeneratorConfig)
+
+
+def tensor_digest(module: torch.nn.Module) -> str:
+    """A short hash of a module's weights, to check that a generator meets the ExpCLIP it was trained with."""
+    digest = hashlib.sha1()
+    for name, value in sorted(module.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(value.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _load(directory: Path, device: str | torch.device, model_class: type, config_class: type):
+    config = model_config(directory, config_class)
     if not (directory / WEIGHTS).exists():
-        raise CheckpointError(f"{directory} is not an ExpCLIP checkpoint: {WEIGHTS} is missing.")
-    model = ExpCLIP(config)
+        raise CheckpointError(f"{directory} is not a checkpoint: {WEIGHTS} is missing.")
+    model = model_class(config)
     state = load_file(str(directory / WEIGHTS))
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))

@@ -8,6 +8,12 @@ L = λ1·L_ae + λ2·L_emb + λ3·L_cross (+ λ4·L_con), with
   mean face), which the paper's λ2 = 10 makes hard to escape;
 * L_cross: MSE between D(P_text(t)) and b;
 * L_con (optional, not in the paper): symmetric InfoNCE between text and expression embeddings.
+
+The speech generator's losses (``python -m train.generator fit``):
+* L_rec: L1 between generated and true frames (B, T, 52), with the clip's own expression prompt;
+* L_lm: L1 between the frame-to-frame changes of the mouth and jaw shapes of a clip generated
+  under an augmented prompt and those of the true clip, so the lips stay in sync whatever the style;
+* L_style: squared distance between E(E_sa(generated)) and the style it was asked for.
 """
 
 from __future__ import annotations
@@ -16,6 +22,10 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from expclip.arkit import GROUPS, INDEX
+
+LIP_SHAPES: tuple[int, ...] = tuple(INDEX[n] for n in GROUPS["jaw"] + GROUPS["mouth"])
 
 
 def reconstruction_loss(reconstruction: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -61,3 +71,19 @@ def expclip_loss(outputs: dict[str, torch.Tensor], weights: torch.Tensor, lambda
         terms["contrastive"] = contrastive_loss(outputs["z_text"], outputs["z_expression"])
     terms["total"] = sum(getattr(lambdas, name) * value for name, value in terms.items())
     return terms
+
+
+def frame_reconstruction_loss(generated: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    """L_rec: L1 between (B, T, 52) sequences."""
+    return nn.functional.l1_loss(generated, frames)
+
+
+def lip_motion_loss(generated: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    """L_lm: L1 between frame-to-frame changes of the jaw and mouth shapes, (B, T, 52) vs (B, T, 52)."""
+    lips = list(LIP_SHAPES)
+    return nn.functional.l1_loss(torch.diff(generated[..., lips], dim=1), torch.diff(frames[..., lips], dim=1))
+
+
+def style_loss(style_of_generated: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    """L_style: mean squared distance between (B, D) style embeddings."""
+    return ((style_of_generated - style) ** 2).sum(-1).mean()

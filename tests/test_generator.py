@@ -1,0 +1,134 @@
+"""The speech generator: shapes, E_sa, each loss, EPA, windowed inference without seams, timelines, blinks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from expclip.animation import timeline_mix, window_starts
+from expclip.arkit import INDEX
+from expclip.generator import Generator, GeneratorConfig, RelativePositionBias
+from expclip.losses import LIP_SHAPES, frame_reconstruction_loss, lip_motion_loss, style_loss
+from expclip.motion import blink_track
+from train.generator.fit import augment_prompts
+
+CONFIG = GeneratorConfig(audio_dim=24, style_dim=16, width=32, heads=2, decoder_layers=1, pool_layers=1, max_distance=8)
+
+
+@pytest.fixture(scope="module")
+def generator() -> Generator:
+    torch.manual_seed(0)
+    return Generator(CONFIG).eval()
+
+
+def test_shapes_and_range(generator: Generator) -> None:
+    audio = torch.randn(3, 50, 24)
+    style = torch.nn.functional.normalize(torch.randn(3, 16), dim=-1)
+    out = generator(audio, style)
+    assert out.shape == (3, 50, 52) and out.min() >= 0 and out.max() <= 1
+    assert generator(audio[:, :7], style).shape == (3, 7, 52)  # any length
+
+
+def test_pooling_is_a_convex_mix_of_the_clip_frames(generator: Generator) -> None:
+    frames = torch.rand(4, 30, 52)
+    weights = generator.pooling.frame_weights(frames)
+    assert weights.shape == (4, 30) and torch.allclose(weights.sum(1), torch.ones(4), atol=1e-5)
+    prompt = generator.expression_prompt(frames)
+    assert prompt.shape == (4, 52)
+    assert (prompt >= frames.min(1).values - 1e-6).all() and (prompt <= frames.max(1).values + 1e-6).all()
+    still = torch.rand(1, 1, 52).expand(1, 20, 52)
+    assert torch.allclose(generator.expression_prompt(still), still[:, 0], atol=1e-5)
+
+
+def test_style_changes_the_output(generator: Generator) -> None:
+    audio = torch.randn(1, 40, 24)
+    a, b = torch.nn.functional.normalize(torch.randn(2, 16), dim=-1)
+    assert (generator(audio, a[None]) - generator(audio, b[None])).abs().max() > 1e-4
+
+
+def test_relative_position_bias_depends_on_distance_only() -> None:
+    bias = RelativePositionBias(heads=2, max_distance=3)
+    torch.nn.init.normal_(bias.bias.weight)
+    table = bias(6, torch.device("cpu"))
+    assert table.shape == (2, 6, 6)
+    assert torch.equal(table[:, 0, 1], table[:, 3, 4]) and torch.equal(table[:, 0, 5], table[:, 0, 4])  # clipped at 3
+    assert not torch.equal(table[:, 0, 1], table[:, 1, 0])
+
+
+def test_reconstruction_loss_is_l1() -> None:
+    a, b = torch.zeros(2, 5, 52), torch.full((2, 5, 52), 0.25)
+    assert frame_reconstruction_loss(a, b).item() == pytest.approx(0.25)
+
+
+def test_lip_motion_loss_sees_only_changes_of_the_mouth_and_jaw() -> None:
+    truth = torch.rand(2, 20, 52)
+    assert lip_motion_loss(truth + 0.3, truth).item() == pytest.approx(0.0, abs=1e-6)  # a constant offset moves nothing
+    eyes = truth.clone()
+    eyes[..., INDEX["eyeBlinkLeft"]] = torch.rand(2, 20)
+    assert lip_motion_loss(eyes, truth).item() == pytest.approx(0.0, abs=1e-6)
+    still = truth.clone()
+    still[..., list(LIP_SHAPES)] = truth[:, :1, list(LIP_SHAPES)]  # lips frozen on the first frame
+    assert lip_motion_loss(still, truth).item() > 0.05
+    assert INDEX["jawOpen"] in LIP_SHAPES and INDEX["browInnerUp"] not in LIP_SHAPES
+
+
+def test_style_loss_is_the_squared_distance() -> None:
+    a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    b = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
+    assert style_loss(a, b).item() == pytest.approx(1.0)
+    assert style_loss(a, a).item() == 0.0
+
+
+def test_expression_prompt_augmentation_mixes_towards_the_bank() -> None:
+    prompts = torch.zeros(500, 52)
+    bank = torch.ones(7, 52) * torch.arange(1, 8).float()[:, None] / 7
+    mixed = augment_prompts(prompts, bank, torch.Generator().manual_seed(0))
+    assert mixed.shape == (500, 52)
+    ratio = mixed / bank.max()
+    assert (ratio >= 0).all() and (ratio <= 1).all()
+    # Each row is λ·(a bank row): constant across shapes, λ spread over [0, 1].
+    assert torch.allclose(mixed, mixed[:, :1].expand(-1, 52))
+    assert mixed[:, 0].min() < 0.05 and mixed[:, 0].max() > 0.8
+    again = augment_prompts(prompts, bank, torch.Generator().manual_seed(0))
+    assert torch.equal(mixed, again)
+
+
+def test_windows_cover_every_frame() -> None:
+    assert window_starts(100, 240, 30) == [0]
+    starts = window_starts(1000, 240, 30)
+    assert starts[0] == 0 and starts[-1] == 760 and all(b - a <= 210 for a, b in zip(starts, starts[1:]))
+
+
+def test_timeline_mix_eases_between_prompts() -> None:
+    mix = timeline_mix([0.0, 2.0], frames=120, fps=30.0, transition_s=0.6)
+    assert mix.shape == (120, 2) and np.allclose(mix.sum(1), 1)
+    assert mix[0, 0] == pytest.approx(1) and mix[-1, 1] == pytest.approx(1)
+    assert 0.3 < mix[60, 1] < 0.7  # half-way at the change
+    assert np.all(np.diff(mix[:, 1]) >= -1e-6) and np.abs(np.diff(mix[:, 1])).max() < 0.2  # smooth, no jump
+    assert np.allclose(timeline_mix([0.0], 10, 30.0), 1)
+
+
+def test_blinks_are_short_closures_at_natural_intervals() -> None:
+    track = blink_track(30 * 60, 30.0, seed=3)
+    closed = track > 0.5
+    starts = np.flatnonzero(closed[1:] & ~closed[:-1])
+    assert 10 <= len(starts) <= 30  # one blink every 2-6 s over a minute
+    assert track.max() == pytest.approx(1.0, abs=0.05) and track.min() == 0.0
+    assert np.array_equal(track, blink_track(30 * 60, 30.0, seed=3))
+    assert not np.array_equal(track, blink_track(30 * 60, 30.0, seed=4))
+
+
+def test_windowed_generation_has_no_seams(generator: Generator) -> None:
+    from expclip.animation import Animator
+
+    t = torch.arange(700, dtype=torch.float32)[:, None]
+    features = torch.sin(t / 9.0 + torch.arange(24) * 0.7) + 0.3 * torch.cos(t / 23.0 + torch.arange(24))
+    style = torch.nn.functional.normalize(torch.randn(16), dim=0)
+    animator = Animator(generator, expressions=None, audio_encoder=None)
+    windowed = animator.generate(features, style, window_s=100 / 30, overlap_s=20 / 30)
+    whole = generator(features[None], style[None])[0].detach().numpy()
+    assert windowed.shape == (700, 52)
+    natural = np.abs(np.diff(whole, axis=0)).max()
+    assert np.abs(np.diff(windowed, axis=0)).max() < 1.5 * natural  # no jump where windows meet
+    assert np.abs(windowed - whole).mean() < 0.05  # and it agrees with one pass over the whole clip

@@ -1,0 +1,1 @@
+"""Training and evaluating the speech-driven animation generator (``python -m train.generator``)."""

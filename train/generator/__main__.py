@@ -1,0 +1,69 @@
+"""``python -m train.generator fit|eval``: train the speech generator on talking clips and evaluate it.
+
+    python -m train.talking build --size 3000 --seed 0 --out data/talking
+    python -m train.generator fit --config train/configs/generator_small.yaml
+    python -m train.generator eval --checkpoint checkpoints/generator-small --data data/talking
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from expclip.checkpoint import CheckpointError
+from expclip.clips import ClipsError
+from expclip.encoders import EncoderUnavailable
+from expclip.tead import TeadFormatError
+from train.config import CONFIG_DIR, ConfigError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m train.generator", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    fit = commands.add_parser("fit", help="train (resumes from OUT/training-state when present)")
+    fit.add_argument("--config", type=Path, default=CONFIG_DIR / "generator_small.yaml")
+    fit.add_argument("--data", default=None, help="talking clips directory (overrides the config)")
+    fit.add_argument("--out", default=None, help="checkpoint directory (overrides the config)")
+    fit.add_argument("--epochs", type=int, default=None)
+    fit.add_argument("--seed", type=int, default=None)
+    fit.add_argument("--limit-clips", type=int, default=None, help="train on the first N clips only")
+    fit.add_argument("--no-epa", dest="epa", action="store_const", const=False, default=None,
+                     help="ablation: no Expression Prompt Augmentation (L_rec only)")
+    fit.add_argument("--no-style-loss", dest="style_loss", action="store_const", const=False, default=None,
+                     help="ablation: EPA with L_lm but without L_style")
+    fit.add_argument("--quiet", action="store_true", help="no progress bars")
+    ev = commands.add_parser("eval", help="lip error, lip motion, style consistency and emotion accuracy on the "
+                             "test clips, beside an envelope-driven baseline")
+    ev.add_argument("--checkpoint", type=Path, required=True)
+    ev.add_argument("--data", type=Path, required=True, help="talking clips directory")
+    ev.add_argument("--expclip", type=Path, default=None, help="the ExpCLIP checkpoint (default: the released one)")
+    ev.add_argument("--limit", type=int, default=0, help="evaluate the first N test clips only")
+    ev.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "fit":
+            from train.generator.fit import fit, load_generator_fit_config
+
+            config = load_generator_fit_config(args.config, data=args.data, out=args.out, epochs=args.epochs,
+                                               seed=args.seed, limit_clips=args.limit_clips, epa=args.epa,
+                                               style_loss=args.style_loss)
+            print(json.dumps(fit(config, progress=not args.quiet)))
+        else:
+            from train.generator.evaluate import evaluate
+
+            print(json.dumps(evaluate(args.checkpoint, args.data, args.expclip, args.limit, progress=not args.quiet),
+                             indent=2))
+    except (ConfigError, CheckpointError, ClipsError, EncoderUnavailable, TeadFormatError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
