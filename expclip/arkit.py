@@ -85,6 +85,8 @@ LIVE_LINK_FACE_EXTRA_COLUMNS: tuple[str, ...] = (
     "HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
     "RightEyeYaw", "RightEyePitch", "RightEyeRoll",
 )
+# The app's BlendShapeCount column: the 52 shapes plus the 9 rotations, the curves that follow it.
+LIVE_LINK_FACE_CURVE_COUNT = NUM_BLENDSHAPES + len(LIVE_LINK_FACE_EXTRA_COLUMNS)
 # Columns a blendshape CSV may carry besides the 52 names; they are ignored on reading.
 IGNORED_CSV_COLUMNS: frozenset[str] = frozenset(
     c.lower() for c in ("Timecode", "BlendShapeCount", "frame", "time", "timestamp",
@@ -209,6 +211,56 @@ def parse_weights(text_or_path: str | Path) -> np.ndarray:
     return from_dict(data)
 
 
+def frames_from_json(data: object, clip: bool = True) -> np.ndarray:
+    """The project's JSON of one or many frames → ``(frames, 52)``.
+
+    Accepts an animation ``{"fps": 30, "frames": [{"jawOpen": 0.2, ...}, ...], ...}`` (as
+    ``python -m expclip animate --json`` writes it), a bare list of frames, or one expression in
+    either form of :func:`from_dict` (one frame).
+    """
+    if isinstance(data, Mapping) and "frames" in data:
+        data = data["frames"]
+    if not isinstance(data, list):
+        return from_dict(data, clip=clip)[None]  # type: ignore[arg-type]
+    if not data:
+        raise BlendshapeError("The JSON holds an empty list of frames; expected at least one.")
+    frames = []
+    for i, frame in enumerate(data):
+        try:
+            frames.append(from_dict(frame, clip=clip))
+        except BlendshapeError as err:
+            raise BlendshapeError(f"Frame {i}: {err}") from None
+    return np.stack(frames)
+
+
+def read_frames(text_or_path: str | Path, clip: bool = True) -> tuple[np.ndarray, float | None]:
+    """Per-frame weights from a CSV file (:func:`read_csv`), a JSON file or JSON text
+    (:func:`frames_from_json`) → ``((frames, 52), fps)``; ``fps`` is the JSON's ``"fps"``, else None."""
+    source = str(text_or_path)
+    if source.strip().startswith("{"):
+        origin, text = "The weights JSON text", source.strip()
+    else:
+        path = Path(source)
+        if path.suffix.lower() == ".csv":
+            return read_csv(path, clip=clip), None
+        if not path.is_file():
+            raise BlendshapeError(f"{source!r} is not an existing CSV or JSON file (nor JSON text starting with '{{').")
+        origin = f"The weights file {path}"
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (UnicodeDecodeError, OSError) as err:
+            raise BlendshapeError(f"{origin} could not be read as UTF-8 text ({err}).") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise BlendshapeError(f"{origin} is not valid JSON ({err.msg} at line {err.lineno}); "
+                              "give a .csv file or the project's JSON.") from None
+    fps = data.get("fps") if isinstance(data, Mapping) else None
+    if fps is not None and not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+        raise BlendshapeError(f"{origin} has \"fps\": {fps!r}; expected a positive number.")
+    return frames_from_json(data, clip=clip), (float(fps) if fps is not None else None)
+
+
 def mirror(weights: np.ndarray) -> np.ndarray:
     """Swap left and right: ``(..., 52)`` → ``(..., 52)``."""
     return np.asarray(weights)[..., MIRROR_PERMUTATION]
@@ -266,11 +318,14 @@ def read_csv(path: str | Path, clip: bool = True) -> np.ndarray:
 def write_csv(path: str | Path, frames: np.ndarray, live_link_face: bool = False, fps: float = 30.0) -> Path:
     """Write ``(frames, 52)`` weights as CSV.
 
-    The project layout has the 52 canonical names as header. ``live_link_face=True`` writes Unreal's
-    Live Link Face layout: ``Timecode`` (HH:MM:SS:FF.mmm at ``fps``), ``BlendShapeCount``, the 52
-    capitalised names in its order, and zero head/eye rotation columns.
+    The project layout has the 52 canonical names as header. ``live_link_face=True`` writes the layout
+    of the Live Link Face app, which Unreal's Live Link Face importer reads: ``Timecode``,
+    ``BlendShapeCount`` (61, the curves that follow, as the app writes), the 52 capitalised names in
+    the app's order, then zero head/eye rotation columns. See :func:`_timecode` for the timecodes.
     """
     frames = validate(np.atleast_2d(frames), clip=False, what="Frames to write")
+    if live_link_face and not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+        raise BlendshapeError(f"Frame rate {fps!r} is not a positive number of frames per second.")
     path = Path(path)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -282,17 +337,29 @@ def write_csv(path: str | Path, frames: np.ndarray, live_link_face: bool = False
         writer.writerow(["Timecode", "BlendShapeCount",
                          *(n[0].upper() + n[1:] for n in LIVE_LINK_FACE_ORDER),
                          *LIVE_LINK_FACE_EXTRA_COLUMNS])
+        base = _timecode_base(len(frames), fps)
         for i, row in enumerate(frames):
-            writer.writerow([_timecode(i, fps), NUM_BLENDSHAPES, *(f"{row[j]:.6f}" for j in order),
+            writer.writerow([_timecode(i, fps, base), LIVE_LINK_FACE_CURVE_COUNT, *(f"{row[j]:.6f}" for j in order),
                              *(["0"] * len(LIVE_LINK_FACE_EXTRA_COLUMNS))])
     return path
 
 
-def _timecode(frame: int, fps: float) -> str:
-    """Live Link Face timecode ``HH:MM:SS:FF.mmm`` of a frame index."""
-    seconds = frame / fps
-    whole = int(seconds)
-    sub = seconds - whole
-    sub_frames = sub * fps
-    return (f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}:"
-            f"{int(sub_frames):02d}.{int(round((sub_frames % 1) * 1000)) % 1000:03d}")
+def _timecode_base(count: int, fps: float) -> int:
+    """The frame rate Live Link Face timecodes of a ``count``-frame clip at ``fps`` count in: 30 or 60.
+
+    Unreal's importer knows only these two and takes 60 when some frame number exceeds 30, so a
+    faster clip counts in 60 once it is long enough to show such a number, else in 30.
+    """
+    return 60 if fps > 30 and (count - 1) / fps >= 31 / 60 else 30
+
+
+def _timecode(frame: int, fps: float, base: int = 30) -> str:
+    """Live Link Face timecode ``HH:MM:SS:FF.fff`` of frame ``frame`` of a clip at ``fps``.
+
+    ``FF`` counts frames at ``base`` frames per second and ``.fff`` is thousandths of a frame, which
+    Unreal reads as a fractional frame, so clips at any rate (24, 25, 29.97, …) land at their times.
+    Computed in whole thousandths of a frame, so rounding never repeats or skips a frame number.
+    """
+    seconds, thousandths = divmod(round(frame * base * 1000 / fps), base * 1000)
+    return (f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}:"
+            f"{thousandths // 1000:02d}.{thousandths % 1000:03d}")

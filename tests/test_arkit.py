@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,6 +95,72 @@ def test_csv_round_trip_project_and_live_link_face(tmp_path):
 def test_timecode_format():
     assert arkit._timecode(0, 30) == "00:00:00:00.000"
     assert arkit._timecode(31, 30) == "00:00:01:01.000"
+
+
+def _unreal_live_link_face_import(path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Read a CSV the way Unreal's LiveLinkFaceImporter does → (curve names, times (T,), values (T, curves)).
+
+    Its rules: the first two header columns are exactly Timecode and BlendShapeCount; every line has as
+    many comma-separated values as the header; the rate is 60 when some frame number of hh:mm:ss:frame.zzz
+    exceeds 30, else 30; a line's time is h·3600 + m·60 + s + frame / rate.
+    """
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    keys = lines[0].split(",")
+    assert keys[:2] == ["Timecode", "BlendShapeCount"]
+    rows = [line.split(",") for line in lines[1:]]
+    assert all(len(row) == len(keys) for row in rows)
+    clocks = [tuple(row[0].split(":")) for row in rows]
+    assert all(len(c) == 4 for c in clocks)
+    rate = 60 if any(float(c[3]) > 30.0 for c in clocks) else 30
+    times = np.array([int(h) * 3600 + int(m) * 60 + int(s) + float(f) / rate for h, m, s, f in clocks])
+    values = np.array([[float(v) for v in row[2:]] for row in rows])
+    assert all(int(row[1]) == len(keys) - 2 for row in rows)  # BlendShapeCount: the curves that follow (61)
+    return keys[2:], times, values
+
+
+@pytest.mark.parametrize("fps", [30, 60, 24, 25, 29.97, 50])
+@pytest.mark.parametrize("count", [3, 95])
+def test_live_link_face_csv_as_unreal_imports_it(tmp_path, fps, count):
+    frames = np.random.default_rng(2).uniform(size=(count, 52)).astype(np.float32)
+    path = arkit.write_csv(tmp_path / "take.csv", frames, live_link_face=True, fps=fps)
+    names, times, values = _unreal_live_link_face_import(path)
+    assert len(names) == 61 and names[:3] == ["EyeBlinkLeft", "EyeLookDownLeft", "EyeLookInLeft"]
+    assert names[52:] == list(arkit.LIVE_LINK_FACE_EXTRA_COLUMNS)
+    assert [n[0].lower() + n[1:] for n in names[:52]] == list(arkit.LIVE_LINK_FACE_ORDER)
+    assert sorted(names[:52], key=str.lower) == sorted((n[0].upper() + n[1:] for n in arkit.BLENDSHAPE_NAMES), key=str.lower)
+    np.testing.assert_allclose(times, np.arange(count) / fps, atol=2e-5)  # each frame at its time, none repeated
+    order = [arkit.INDEX[n] for n in arkit.LIVE_LINK_FACE_ORDER]
+    np.testing.assert_allclose(values[:, :52], frames[:, order], atol=1e-6)
+    assert not values[:, 52:].any()
+    np.testing.assert_allclose(arkit.read_csv(path), frames, atol=1e-6)
+
+
+def test_live_link_face_csv_rejects_a_bad_frame_rate(tmp_path):
+    with pytest.raises(arkit.BlendshapeError, match="Frame rate 0"):
+        arkit.write_csv(tmp_path / "x.csv", np.zeros((2, 52)), live_link_face=True, fps=0)
+
+
+def test_frames_from_the_projects_json(tmp_path):
+    frames = np.random.default_rng(3).uniform(size=(4, 52)).astype(np.float32)
+    animation = {"fps": 25.0, "frames": [arkit.to_dict(f) for f in frames], "styles": [], "notes": []}
+    path = tmp_path / "anim.json"
+    path.write_text(json.dumps(animation))
+    read, fps = arkit.read_frames(path)
+    assert fps == 25.0
+    np.testing.assert_allclose(read, frames, atol=1e-6)
+    one, fps = arkit.read_frames('{"blendshapes": {"jawOpen": 0.5}}')
+    assert one.shape == (1, 52) and one[0, arkit.INDEX["jawOpen"]] == 0.5 and fps is None
+    arkit.write_csv(tmp_path / "anim.csv", frames)
+    np.testing.assert_allclose(arkit.read_frames(tmp_path / "anim.csv")[0], frames, atol=1e-6)
+    with pytest.raises(arkit.BlendshapeError, match="Frame 1: Unknown blendshape name 'jawOpn'"):
+        arkit.frames_from_json({"frames": [{}, {"jawOpn": 1}]})
+    with pytest.raises(arkit.BlendshapeError, match="empty list of frames"):
+        arkit.frames_from_json({"frames": []})
+    path.write_text('{"fps": -1, "frames": [{}]}')
+    with pytest.raises(arkit.BlendshapeError, match='"fps": -1'):
+        arkit.read_frames(path)
+    with pytest.raises(arkit.BlendshapeError, match="not an existing CSV or JSON file"):
+        arkit.read_frames(tmp_path / "missing.json")
 
 
 def test_csv_errors_name_file_and_problem(tmp_path):
