@@ -1,4 +1,4 @@
-"""Command line: ``python -m render rig|still|video``.
+"""Command line: ``python -m render rig|still|video|glb``.
 
 Examples::
 
@@ -6,6 +6,7 @@ Examples::
     python -m render still --weights '{"jawOpen": 0.7}' --out face.png --view three-quarter
     python -m render video --csv anim.csv --audio speech.wav --out anim.mp4
     python -m render video --csv calm.csv --csv angry.csv --caption calm --caption angry --out both.mp4
+    python -m render glb anim.csv --out head.glb --fps 30
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from expclip.arkit import BlendshapeError, parse_weights, read_csv
+from expclip.arkit import BlendshapeError, parse_weights, read_csv, read_frames
 from render.assets import AssetError
+from render.gltf import ExportError
 from render.renderer import VIEWS, RenderError
 from render.video import MediaError
 
@@ -62,6 +64,22 @@ def _cmd_video(args: argparse.Namespace) -> None:
     print(f"Wrote {out}")
 
 
+def _cmd_glb(args: argparse.Namespace) -> None:
+    from render.gltf import write_glb
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".glb":
+        raise ExportError(f"The output {out} should be a .glb file (a glTF binary).")
+    frames, fps = read_frames(args.weights)
+    fps = args.fps if args.fps is not None else fps or 30.0
+    try:
+        write_glb(out, frames, fps=fps)
+    except OSError as err:
+        raise ExportError(f"Could not write {out} ({err.strerror or err}).") from None
+    what = f"{len(frames)} frames at {fps:g} fps" if len(frames) > 1 else "one expression"
+    print(f"Wrote {out}: the head with 52 morph targets, {what}, {out.stat().st_size / 1e6:.1f} MB")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m render", description="Render the ARKit head rig.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--fps", type=float, default=30.0, help="frames per second of the CSV and video (default 30)")
     common(video, samples=0)
     video.set_defaults(func=_cmd_video)
+
+    glb = sub.add_parser("glb", help="a glTF binary of the head with 52 ARKit morph targets, animated")
+    glb.add_argument("weights", help="CSV (ARKit names as columns, or Live Link Face), the project's JSON "
+                                     "(one expression or an animation's frames) or JSON text")
+    glb.add_argument("--out", required=True, help="output .glb file")
+    glb.add_argument("--fps", type=float, default=None,
+                     help="frames per second of the input (default: the JSON's fps, else 30)")
+    glb.set_defaults(func=_cmd_glb)
     return parser
 
 
@@ -101,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (BlendshapeError, AssetError, RenderError, MediaError) as err:
+    except (BlendshapeError, AssetError, RenderError, MediaError, ExportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

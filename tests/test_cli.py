@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,44 @@ def test_bad_input_gets_one_clear_sentence(tmp_path, rig, args, message):
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_glb_from_csv_and_animation_json(tmp_path, rig):
+    import json
+
+    from expclip.arkit import to_dict
+    from render.gltf import METRES_PER_RIG_UNIT
+
+    frames = np.zeros((6, 52), np.float32)
+    frames[:, INDEX["jawOpen"]] = np.linspace(0, 0.8, 6)
+    csv = write_csv(tmp_path / "llf.csv", frames, live_link_face=True)
+    out = tmp_path / "head.glb"
+    result = run("glb", str(csv), "--out", str(out), "--fps", "24")
+    assert result.returncode == 0, result.stderr
+    assert "6 frames at 24 fps" in result.stdout and out.read_bytes()[:4] == b"glTF"
+    animation = tmp_path / "anim.json"
+    animation.write_text(json.dumps({"fps": 25, "frames": [to_dict(f) for f in frames]}))
+    result = run("glb", str(animation), "--out", str(out))
+    assert result.returncode == 0 and "6 frames at 25 fps" in result.stdout, result.stderr
+    trimesh = pytest.importorskip("trimesh")
+    height = np.ptp(trimesh.load(out, force="scene").bounds[:, 1])
+    assert 0.2 < height < 0.5 and abs(height / METRES_PER_RIG_UNIT - np.ptp(rig.neutral[:, 1])) < 5  # metres
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["glb", "missing.csv", "--out", "head.glb"], "CSV file missing.csv does not exist."),
+        (["glb", '{"jawOpen": 0.5}', "--out", "head.gltf"], "should be a .glb file"),
+        (["glb", '{"jawOpen": 0.5}', "--out", "head.glb", "--fps", "0"], "Frame rate 0.0 is not a positive number"),
+        (["glb", '{"frames": []}', "--out", "head.glb"], "empty list of frames"),
+    ],
+)
+def test_glb_bad_input_gets_one_clear_sentence(tmp_path, rig, args, message):
+    result = subprocess.run([sys.executable, "-m", "render", *args], check=False, cwd=tmp_path, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.iterdir())  # nothing half-written
 
 
 def test_unreadable_audio_is_named(tmp_path, rig):
