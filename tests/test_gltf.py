@@ -238,3 +238,51 @@ def test_khronos_validator_finds_no_issue(animated, tmp_path, rig):
     assert result.returncode == 0, result.stderr
     for issues in json.loads(result.stdout):
         assert issues["numErrors"] == issues["numWarnings"] == issues["numInfos"] == 0, issues["messages"]
+
+
+_BLENDER_SCRIPT = """
+import sys, json, bpy
+path = sys.argv[sys.argv.index("--") + 1]
+bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.context.scene.render.fps = 25
+bpy.ops.import_scene.gltf(filepath=path)
+(head,) = [o for o in bpy.context.scene.objects if o.type == "MESH"]
+keys = head.data.shape_keys
+action = keys.animation_data.action
+bpy.context.scene.frame_set(5)
+evaluated = head.evaluated_get(bpy.context.evaluated_depsgraph_get())
+print("RESULT" + json.dumps({
+    "keys": [k.name for k in keys.key_blocks][1:], "curves": len(action.fcurves),
+    "points": len(action.fcurves[0].keyframe_points), "vertices": len(head.data.vertices),
+    "frame5": [list(v.co) for v in evaluated.data.vertices],
+}), flush=True)
+import os
+os._exit(0)  # bpy as a module can crash while the interpreter shuts down, after the work is done
+"""
+
+
+def _blender_command() -> list[str] | None:
+    """A way to run Blender's Python: $BPY_PYTHON (a Python with the bpy wheel) or `blender` on PATH."""
+    if os.environ.get("BPY_PYTHON"):
+        return [os.environ["BPY_PYTHON"], "-c", _BLENDER_SCRIPT]
+    if shutil.which("blender"):
+        return ["blender", "--background", "--factory-startup", "--python-expr", _BLENDER_SCRIPT]
+    return None
+
+
+@pytest.mark.skipif(_blender_command() is None,
+                    reason="no Blender: set BPY_PYTHON to a Python with `pip install bpy` or put blender on PATH")
+def test_blender_imports_shape_keys_and_action(animated, rig):
+    path, frames, _, _ = animated
+    result = subprocess.run([*_blender_command(), "--", str(path)], check=False, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.split("RESULT", 1)[1].splitlines()[0])
+    assert report["keys"] == list(BLENDSHAPE_NAMES)
+    assert report["curves"] == 52 and report["points"] == len(frames)
+    # Blender is Z up: glTF (x, y, z) is Blender (x, -z, y). At 25 fps, scene frame 5 is the clip's frame 5.
+    blender = np.array(report["frame5"])
+    positions = np.c_[blender[:, 0], blender[:, 2], -blender[:, 1]]
+    expected = rig.vertices(frames[5])[np.concatenate(gltf.primitive_vertex_ids(rig))] * gltf.METRES_PER_RIG_UNIT
+    assert positions.shape == expected.shape
+    assert np.abs(positions - expected).max() < gltf.MIN_OFFSET_CM * gltf.METRES_PER_RIG_UNIT * frames[5].sum() + 1e-5
