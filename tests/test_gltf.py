@@ -17,7 +17,9 @@ from render import gltf
 from render.renderer import _build_parts, _Normals, drawn_triangles
 
 REPO = Path(__file__).resolve().parents[1]
-VALIDATOR = Path(os.environ.get("GLTF_VALIDATOR", REPO / ".cache" / "node" / "node_modules" / "gltf-validator"))
+NODE_MODULES = Path(os.environ.get("EXPCLIP_NODE_MODULES", REPO / ".cache" / "node" / "node_modules"))
+VALIDATOR, THREE = NODE_MODULES / "gltf-validator", NODE_MODULES / "three"
+NPM_HINT = "npm install --prefix .cache/node gltf-validator@2.0.0-dev.3.10 three@0.170.0"
 _DTYPES = {5121: np.uint8, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
 _WIDTHS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
 
@@ -226,8 +228,7 @@ def test_trimesh_loads_the_head(animated, rig):
 
 
 @pytest.mark.skipif(shutil.which("node") is None or not VALIDATOR.is_dir(),
-                    reason="the Khronos glTF validator is not installed: "
-                           "npm install --prefix .cache/node gltf-validator@2.0.0-dev.3.10")
+                    reason=f"the Khronos glTF validator is not installed: {NPM_HINT}")
 def test_khronos_validator_finds_no_issue(animated, tmp_path, rig):
     still = gltf.write_glb(tmp_path / "still.glb", np.full(52, 0.3), rig=rig)
     script = ("const v = require(process.argv[1]); const fs = require('fs');"
@@ -286,3 +287,41 @@ def test_blender_imports_shape_keys_and_action(animated, rig):
     expected = rig.vertices(frames[5])[np.concatenate(gltf.primitive_vertex_ids(rig))] * gltf.METRES_PER_RIG_UNIT
     assert positions.shape == expected.shape
     assert np.abs(positions - expected).max() < gltf.MIN_OFFSET_CM * gltf.METRES_PER_RIG_UNIT * frames[5].sum() + 1e-5
+
+
+_THREE_SCRIPT = """
+import fs from 'fs';
+import * as THREE from '%(three)s/build/three.module.js';
+import { GLTFLoader } from '%(three)s/examples/jsm/loaders/GLTFLoader.js';
+const data = fs.readFileSync(process.argv[2]);
+new GLTFLoader().parse(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength), '', (gltf) => {
+  const meshes = [];
+  gltf.scene.traverse((o) => { if (o.isMesh) meshes.push(o); });
+  const mixer = new THREE.AnimationMixer(gltf.scene);
+  mixer.clipAction(gltf.animations[0]).play();
+  mixer.update(Number(process.argv[3]));
+  console.log(JSON.stringify({
+    meshes: meshes.length, vertexColors: meshes.every((m) => m.material.vertexColors),
+    targets: meshes.map((m) => [m.geometry.morphAttributes.position.length, m.geometry.morphAttributes.normal.length]),
+    names: Object.keys(meshes[0].morphTargetDictionary).sort((a, b) => meshes[0].morphTargetDictionary[a] - meshes[0].morphTargetDictionary[b]),
+    duration: gltf.animations[0].duration, influences: meshes.map((m) => Array.from(m.morphTargetInfluences)),
+  }));
+}, (error) => { console.error(error); process.exit(1); });
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None or not THREE.is_dir(), reason=f"three.js is not installed: {NPM_HINT}")
+def test_three_js_plays_the_animation(animated, tmp_path):
+    path, frames, document, _ = animated
+    script = tmp_path / "play.mjs"
+    script.write_text(_THREE_SCRIPT % {"three": THREE.resolve().as_uri()})
+    result = subprocess.run(["node", str(script), str(path), str(7 / 25.0)], check=False, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["meshes"] == len(document["meshes"][0]["primitives"]) and report["vertexColors"]
+    assert report["targets"] == [[52, 52]] * report["meshes"]
+    assert report["names"] == list(BLENDSHAPE_NAMES)
+    assert report["duration"] == pytest.approx((len(frames) - 1) / 25.0, rel=1e-6)
+    for influences in report["influences"]:  # the mixer at t = 7 / fps shows frame 7
+        np.testing.assert_allclose(influences, frames[7], atol=1e-5)
