@@ -8,7 +8,8 @@
     clip = animator.animate("speech.wav", image="face.jpg")
 
 The style of a prompt is made the way training made it: the prompt's expression (text → P_text → D,
-or a photo's weights) is scaled by ``intensity`` and encoded by ExpCLIP's frozen E. Long audio is
+or a photo's weights) is scaled by ``intensity`` and encoded by the frozen copy of ExpCLIP's E that
+the generator carries. Long audio is
 generated in overlapping windows that are cross-faded, so there are no seams; a timeline generates
 the clip under each of its styles and cross-fades between them over ``TRANSITION_S``, so the lips
 stay in sync through a change of mood. Natural blinks are added on top (:mod:`expclip.motion`).
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 
 from expclip.arkit import INDEX, NUM_BLENDSHAPES
-from expclip.checkpoint import CheckpointError, load_generator, read_config, tensor_digest
+from expclip.checkpoint import load_generator, read_config
 from expclip.encoders import create_encoder
 from expclip.generator import Generator
 from expclip.motion import blink_track
@@ -119,16 +120,14 @@ class Animator:
 
     @torch.inference_mode()
     def styles(self, expressions: np.ndarray) -> torch.Tensor:
-        """Expressions (K, 52) → styles (K, style_dim) through ExpCLIP's E, as in training."""
-        weights = torch.as_tensor(np.asarray(expressions, np.float32), device=self.device)
-        return self.expressions.model.embed_expression(weights)
+        """Expressions (K, 52) → styles (K, style_dim) through the generator's frozen E, as in training."""
+        return self.generator.style(torch.as_tensor(np.asarray(expressions, np.float32), device=self.device))
 
     # generation -----------------------------------------------------------------------------------
     @torch.inference_mode()
     def features(self, audio: np.ndarray) -> torch.Tensor:
         """16 kHz samples (samples,) → speech features (frames, audio_dim)."""
-        samples = torch.as_tensor(np.asarray(audio, np.float32), device=self.device)[None]
-        return self.audio_encoder.encode(samples)[0]
+        return self.audio_encoder.encode(np.asarray(audio, np.float32)).to(self.device)
 
     @torch.inference_mode()
     def generate(self, features: torch.Tensor, style: torch.Tensor, window_s: float = WINDOW_S,
@@ -204,15 +203,11 @@ class Animator:
 
 def load_animator(checkpoint: str | Path | None = None, expclip_checkpoint: str | Path | None = None,
                   device: str = "cpu", audio_encoder_weights: str | None = None) -> Animator:
-    """Load a generator (the released small one by default) with the ExpCLIP whose E it was trained with."""
+    """Load a generator (the released small one by default) and an ExpCLIP (for prompts and photos)."""
     directory = Path(checkpoint) if checkpoint is not None else DEFAULT_GENERATOR
     generator = load_generator(directory, device)
     training = read_config(directory).get("training", {})
     expressions = load(expclip_checkpoint, device)
-    expected = training.get("expclip_encoder_digest")
-    if expected and tensor_digest(expressions.model.expression_encoder) != expected:
-        raise CheckpointError(f"The generator in {directory} was trained with another ExpCLIP model than the one "
-                              "loaded; load that one or retrain the generator (`python -m train.generator fit`).")
     weights = audio_encoder_weights or training.get("audio_encoder_weights")
     audio_encoder = create_encoder(generator.config.audio_encoder, weights, device=device, kind="audio")
     return Animator(generator, expressions, audio_encoder)

@@ -8,7 +8,6 @@ inference never drifts from training.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 
@@ -67,15 +66,6 @@ def load_model(directory: str | Path, device: str | torch.device = "cpu") -> Exp
 def load_generator(directory: str | Path, device: str | torch.device = "cpu") -> Generator:
     """Rebuild the speech generator from ``config.json`` and load its weights (eval mode)."""
     return _load(Path(directory), device, Generator, GeneratorConfig)
-
-
-def tensor_digest(module: torch.nn.Module) -> str:
-    """A short hash of a module's weights, to check that a generator meets the ExpCLIP it was trained with."""
-    digest = hashlib.sha1()
-    for name, value in sorted(module.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(value.detach().float().cpu().numpy().tobytes())
-    return digest.hexdigest()[:16]
 
 
 def _load(directory: Path, device: str | torch.device, model_class: type, config_class: type):

@@ -3,8 +3,10 @@
 * ``E_sa`` (:class:`SelfAttentionPooling`): a transformer encoder over a clip's frames (B, T, 52)
   scores each frame; the softmax of the scores weights the frames into one expression prompt
   b̄ (B, 52). Being a convex mix of real frames, b̄ is itself a plausible expression.
-* The style is ``z = E(b̄)`` with ExpCLIP's frozen expression encoder ``E`` (B, style_dim); at
-  inference ``z`` comes from text or a photo through the joint space instead.
+* The style is ``z = E(b̄)`` with ExpCLIP's frozen expression encoder ``E`` (B, style_dim). The
+  generator keeps its own frozen copy of ``E`` (``style_encoder``), so every style goes through the
+  encoder it was trained with: at inference a prompt or a photo becomes an expression (52 weights,
+  through ExpCLIP's text or image path and its decoder), and that expression becomes the style.
 * The decoder (:class:`SpeechDecoder`): speech features (B, T, audio_dim) → a transformer decoder
   whose self-attention runs over the frames (with a learned relative-position bias, so windows of
   any length behave alike) and whose cross-attention reads ``style_tokens`` tokens made from ``z``;
@@ -16,12 +18,13 @@ the training loop, not here.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
 
 from expclip.arkit import NUM_BLENDSHAPES
+from expclip.model import ExpCLIPConfig, ExpressionEncoder
 
 
 @dataclass
@@ -30,7 +33,6 @@ class GeneratorConfig:
 
     audio_encoder: str = "logmel"
     audio_dim: int = 80
-    style_dim: int = 128
     fps: float = 30.0
     width: int = 128
     heads: int = 4
@@ -40,6 +42,11 @@ class GeneratorConfig:
     ff_mult: int = 2
     dropout: float = 0.1
     max_distance: int = 64  # frames; relative positions farther apart share one bias
+    expression_encoder: dict = field(default_factory=dict)  # the ExpCLIPConfig of the frozen E it was trained with
+
+    @property
+    def style_dim(self) -> int:
+        return ExpCLIPConfig(**self.expression_encoder).embed_dim
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -118,17 +125,27 @@ class SpeechDecoder(nn.Module):
 
 
 class Generator(nn.Module):
-    """E_sa and the speech decoder. ExpCLIP's ``E`` is frozen and passed in where a style is made."""
+    """E_sa, the speech decoder, and the frozen copy of ExpCLIP's ``E`` that turns expressions into styles."""
 
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
         self.config = config
         self.pooling = SelfAttentionPooling(config)
         self.decoder = SpeechDecoder(config)
+        self.style_encoder = ExpressionEncoder(ExpCLIPConfig(**config.expression_encoder)).requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "Generator":
+        super().train(mode)
+        self.style_encoder.eval()  # frozen: no dropout either
+        return self
 
     def expression_prompt(self, frames: torch.Tensor) -> torch.Tensor:
         """E_sa: (B, T, 52) → (B, 52)."""
         return self.pooling(frames)
+
+    def style(self, expressions: torch.Tensor) -> torch.Tensor:
+        """Frozen E: expressions (B, 52) → unit styles (B, style_dim); gradients reach the input only."""
+        return self.style_encoder(expressions)
 
     def forward(self, audio: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """(B, T, audio_dim), (B, style_dim) unit vectors → (B, T, 52)."""

@@ -13,7 +13,8 @@ from expclip.losses import LIP_SHAPES, frame_reconstruction_loss, lip_motion_los
 from expclip.motion import blink_track
 from train.generator.fit import augment_prompts
 
-CONFIG = GeneratorConfig(audio_dim=24, style_dim=16, width=32, heads=2, decoder_layers=1, pool_layers=1, max_distance=8)
+CONFIG = GeneratorConfig(audio_dim=24, expression_encoder={"embed_dim": 16, "width": 16}, width=32, heads=2,
+                         decoder_layers=1, pool_layers=1, max_distance=8)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,18 @@ def test_style_changes_the_output(generator: Generator) -> None:
     audio = torch.randn(1, 40, 24)
     a, b = torch.nn.functional.normalize(torch.randn(2, 16), dim=-1)
     assert (generator(audio, a[None]) - generator(audio, b[None])).abs().max() > 1e-4
+
+
+def test_the_style_encoder_is_frozen_but_passes_gradients_to_its_input(generator: Generator) -> None:
+    generator.train()
+    assert not generator.style_encoder.training and generator.pooling.training
+    assert not any(p.requires_grad for p in generator.style_encoder.parameters())
+    expressions = torch.rand(2, 52, requires_grad=True)
+    style = generator.style(expressions)
+    assert style.shape == (2, 16) and torch.allclose(style.norm(dim=-1), torch.ones(2))
+    style.sum().backward()
+    assert expressions.grad is not None and expressions.grad.abs().sum() > 0
+    generator.eval()
 
 
 def test_relative_position_bias_depends_on_distance_only() -> None:

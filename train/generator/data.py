@@ -30,9 +30,7 @@ class ClipFeatures:
         self.features: list[np.ndarray] = []
         self.weights: list[np.ndarray] = []
         for record in tqdm(self.records, desc=f"{split} audio features", unit="clip", disable=not progress):
-            samples = torch.from_numpy(clips.load_audio(directory, record))[None]
-            with torch.inference_mode():
-                features = audio_encoder.encode(samples.to(audio_encoder_device(audio_encoder)))[0].float().cpu().numpy()
+            features = audio_encoder.encode(clips.load_audio(directory, record)).cpu().numpy()
             weights = clips.load_weights(directory, record)
             frames = min(len(features), len(weights))  # the two agree to a frame; never trust more than both have
             self.features.append(features[:frames].astype(np.float16))
@@ -40,13 +38,6 @@ class ClipFeatures:
 
     def __len__(self) -> int:
         return len(self.records)
-
-
-def audio_encoder_device(encoder) -> torch.device:
-    parameter = next(iter(encoder.parameters()), None)
-    buffer = next(iter(encoder.buffers()), None)
-    tensor = parameter if parameter is not None else buffer
-    return tensor.device if tensor is not None else torch.device("cpu")
 
 
 class ClipWindows(Dataset):

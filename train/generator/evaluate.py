@@ -35,14 +35,19 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def loudness(samples: np.ndarray) -> np.ndarray:
+    """The speech envelope per frame, 0 (silence) to 1 (the clip's loud speech): ``(frames,)``."""
+    from expclip.audio import normalise_envelope, speech_envelope
+
+    return normalise_envelope(speech_envelope(samples, fps=clips.FPS))
+
+
 def fit_envelope_gain(directory: str | Path, records: list[clips.ClipRecord]) -> tuple[float, float]:
     """Least-squares ``jawOpen ≈ gain · envelope + offset`` over the given clips."""
-    from expclip.audio import speech_envelope
-
     envelopes, jaws = [], []
     for record in records:
         weights = clips.load_weights(directory, record)
-        envelope = speech_envelope(clips.load_audio(directory, record), fps=clips.FPS)
+        envelope = loudness(clips.load_audio(directory, record))
         frames = min(len(weights), len(envelope))
         envelopes.append(envelope[:frames])
         jaws.append(weights[:frames, JAW])
@@ -72,10 +77,8 @@ class EmotionPrototypes:
 @torch.no_grad()
 def evaluate(checkpoint: str | Path, data: str | Path, expclip: str | Path | None = None, limit: int = 0,
              progress: bool = True) -> dict:
-    from expclip.audio import speech_envelope
-
     animator: Animator = load_animator(checkpoint, expclip)
-    encoder = animator.expressions.model.expression_encoder
+    encoder = animator.generator.style
     test = clips.read_records(data, "test")[: limit or None]
     train = clips.read_records(data, "train")[:200]
     gain, offset = fit_envelope_gain(data, train)
@@ -93,7 +96,7 @@ def evaluate(checkpoint: str | Path, data: str | Path, expclip: str | Path | Non
         features = animator.features(samples)
         frames = min(len(features), len(truth))
         features, truth = features[:frames], truth[:frames]
-        envelope = speech_envelope(samples, fps=clips.FPS)[:frames]
+        envelope = loudness(samples)[:frames]
         own_style = encoder(animator.generator.expression_prompt(torch.from_numpy(truth)[None]))[0]
         expression, _ = animator.prompt_expression(record.prompt)
         text_style = animator.styles(expression[None])[0]

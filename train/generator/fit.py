@@ -26,7 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from expclip.checkpoint import load_model, save_checkpoint, tensor_digest
+from expclip.checkpoint import load_model, save_checkpoint
 from expclip.encoders import create_encoder, encoder_spec
 from expclip.generator import Generator, GeneratorConfig
 from expclip.losses import frame_reconstruction_loss, lip_motion_loss, style_loss
@@ -42,7 +42,7 @@ class GeneratorFitConfig:
 
     data: str = "data/talking"
     tead: str = "data/tead"  # the expressions EPA mixes in
-    expclip: str = "checkpoints/expclip-small"  # whose frozen E makes the styles
+    expclip: str = "checkpoints/expclip-small"  # whose E the generator copies, frozen, to make styles
     out: str = "checkpoints/generator-small"
     model: dict = field(default_factory=dict)  # GeneratorConfig fields
     audio_encoder_weights: str | None = None
@@ -74,31 +74,24 @@ def augment_prompts(prompts: torch.Tensor, bank: torch.Tensor, generator: torch.
 class GeneratorLosses(nn.Module):
     """The generator's training step as a module, so Accelerate wraps one object: batch → loss terms."""
 
-    def __init__(self, generator: Generator, expression_encoder: nn.Module, config: GeneratorFitConfig) -> None:
+    def __init__(self, generator: Generator, config: GeneratorFitConfig) -> None:
         super().__init__()
         self.generator = generator
-        self.expression_encoder = expression_encoder.requires_grad_(False).eval()
         self.config = config
-
-    def train(self, mode: bool = True) -> "GeneratorLosses":
-        super().train(mode)
-        self.expression_encoder.eval()  # frozen: no dropout either
-        return self
 
     def forward(self, audio: torch.Tensor, frames: torch.Tensor, bank: torch.Tensor | None,
                 rng: torch.Generator | None) -> dict[str, torch.Tensor]:
-        c = self.config
-        prompt = self.generator.expression_prompt(frames)
-        terms = {"rec": frame_reconstruction_loss(self.generator(audio, self.expression_encoder(prompt)), frames)}
+        c, g = self.config, self.generator
+        prompt = g.expression_prompt(frames)
+        terms = {"rec": frame_reconstruction_loss(g(audio, g.style(prompt)), frames)}
         total = c.lambda_rec * terms["rec"]
         if c.epa and bank is not None:
-            style = self.expression_encoder(augment_prompts(prompt, bank, rng))
-            generated = self.generator(audio, style)
+            style = g.style(augment_prompts(prompt, bank, rng))
+            generated = g(audio, style)
             terms["lm"] = lip_motion_loss(generated, frames)
             total = total + c.lambda_lm * terms["lm"]
             if c.style_loss:
-                terms["style"] = style_loss(self.expression_encoder(self.generator.expression_prompt(generated)),
-                                            style.detach())
+                terms["style"] = style_loss(g.style(g.expression_prompt(generated)), style.detach())
                 total = total + c.lambda_style * terms["style"]
         terms["total"] = total
         return terms
@@ -120,7 +113,7 @@ def fit(config: GeneratorFitConfig, progress: bool = True) -> dict:
     expclip = load_model(config.expclip, accelerator.device)
     model_config = config_from_dict(GeneratorConfig, config.model, "model")
     model_config.audio_dim = encoder_spec(model_config.audio_encoder, kind="audio").dim
-    model_config.style_dim = expclip.config.embed_dim
+    model_config.expression_encoder = expclip.config.to_dict()
     audio_encoder = create_encoder(model_config.audio_encoder, config.audio_encoder_weights, device=accelerator.device,
                                    kind="audio")
     train_data = ClipFeatures(config.data, "train", audio_encoder, config.limit_clips, progress and main)
@@ -133,8 +126,11 @@ def fit(config: GeneratorFitConfig, progress: bool = True) -> dict:
     loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=len(dataset) > config.batch_size,
                         num_workers=config.num_workers, generator=torch.Generator().manual_seed(config.seed))
     generator = Generator(model_config)
-    step_module = GeneratorLosses(generator, expclip.expression_encoder, config)
-    optimizer = torch.optim.AdamW(generator.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    generator.style_encoder.load_state_dict(expclip.expression_encoder.state_dict())
+    del expclip
+    step_module = GeneratorLosses(generator, config)
+    trainable = [p for p in generator.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.lr, weight_decay=config.weight_decay)
     total_steps = config.epochs * max(1, len(loader))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: _schedule(s, config.warmup_steps, total_steps))
     step_module, optimizer, loader, scheduler = accelerator.prepare(step_module, optimizer, loader, scheduler)
@@ -147,8 +143,7 @@ def fit(config: GeneratorFitConfig, progress: bool = True) -> dict:
         saved = json.loads(progress_file.read_text())
         start_epoch, elapsed = saved["epoch"] + 1, saved.get("seconds", 0.0)
         accelerator.print(f"Resuming from epoch {start_epoch} of {config.epochs} ({state_dir}).")
-    training_record = {"command": "python -m train.generator fit", **config_to_dict(config),
-                       "expclip_encoder_digest": tensor_digest(expclip.expression_encoder)}
+    training_record = {"command": "python -m train.generator fit", **config_to_dict(config)}
     metrics: dict = {}
     for epoch in range(start_epoch, config.epochs):
         began = time.perf_counter()
@@ -193,7 +188,7 @@ def _validation(step_module: GeneratorLosses, windows: ClipWindows, device: torc
         audio = torch.stack([a for a, _ in items[start:start + batch]]).to(device)
         frames = torch.stack([f for _, f in items[start:start + batch]]).to(device)
         generator = step_module.generator
-        generated = generator(audio, step_module.expression_encoder(generator.expression_prompt(frames)))
+        generated = generator(audio, generator.style(generator.expression_prompt(frames)))
         rec += frame_reconstruction_loss(generated, frames).item() * len(frames)
         lm += lip_motion_loss(generated, frames).item() * len(frames)
     step_module.train()
