@@ -67,6 +67,12 @@ class RelativePositionBias(nn.Module):
         return self.bias(distance + self.max_distance).permute(2, 0, 1)
 
 
+def _gelu(x: torch.Tensor) -> torch.Tensor:
+    """GELU as a plain function: it keeps PyTorch's fused inference path off the encoder layers, a path
+    that misreads an additive float mask such as the relative-position bias (it returned NaN)."""
+    return nn.functional.gelu(x)
+
+
 def _attention_mask(bias: torch.Tensor, batch: int) -> torch.Tensor:
     """(heads, T, T) → (batch · heads, T, T), the float mask layout of ``nn.MultiheadAttention``."""
     return bias.unsqueeze(0).expand(batch, -1, -1, -1).reshape(-1, *bias.shape[1:])
@@ -80,7 +86,7 @@ class SelfAttentionPooling(nn.Module):
         self.heads = config.heads
         self.embed = nn.Linear(NUM_BLENDSHAPES, config.width)
         layer = nn.TransformerEncoderLayer(config.width, config.heads, config.width * config.ff_mult, config.dropout,
-                                           batch_first=True, norm_first=True, activation="gelu")
+                                           batch_first=True, norm_first=True, activation=_gelu)
         self.encoder = nn.TransformerEncoder(layer, config.pool_layers, enable_nested_tensor=False)
         self.position = RelativePositionBias(config.heads, config.max_distance)
         self.score = nn.Linear(config.width, 1)
@@ -106,7 +112,7 @@ class SpeechDecoder(nn.Module):
         self.style_in = nn.Linear(config.style_dim, config.style_tokens * config.width)
         self.style_position = nn.Parameter(torch.randn(config.style_tokens, config.width) * 0.02)
         layer = nn.TransformerDecoderLayer(config.width, config.heads, config.width * config.ff_mult, config.dropout,
-                                           batch_first=True, norm_first=True, activation="gelu")
+                                           batch_first=True, norm_first=True, activation=_gelu)
         self.decoder = nn.TransformerDecoder(layer, config.decoder_layers)
         self.position = RelativePositionBias(config.heads, config.max_distance)
         self.head = nn.Sequential(nn.LayerNorm(config.width), nn.Linear(config.width, config.width), nn.GELU(),
@@ -132,7 +138,7 @@ class Generator(nn.Module):
         self.config = config
         self.pooling = SelfAttentionPooling(config)
         self.decoder = SpeechDecoder(config)
-        self.style_encoder = ExpressionEncoder(ExpCLIPConfig(**config.expression_encoder)).requires_grad_(False)
+        self.style_encoder = ExpressionEncoder(ExpCLIPConfig(**config.expression_encoder)).requires_grad_(False).eval()
 
     def train(self, mode: bool = True) -> "Generator":
         super().train(mode)

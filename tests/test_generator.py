@@ -145,3 +145,19 @@ def test_windowed_generation_has_no_seams(generator: Generator) -> None:
     natural = np.abs(np.diff(whole, axis=0)).max()
     assert np.abs(np.diff(windowed, axis=0)).max() < 1.5 * natural  # no jump where windows meet
     assert np.abs(windowed - whole).mean() < 0.05  # and it agrees with one pass over the whole clip
+
+
+def test_inference_mode_matches_training_mode_without_dropout() -> None:
+    torch.manual_seed(1)
+    model = Generator(GeneratorConfig(audio_dim=24, expression_encoder={"embed_dim": 16, "width": 16}, width=32,
+                                      heads=2, decoder_layers=1, max_distance=8, dropout=0.0))
+    torch.nn.init.normal_(model.pooling.position.bias.weight)  # a bias like a trained one
+    frames, audio = torch.rand(2, 30, 52), torch.randn(2, 30, 24)
+    style = model.style(model.expression_prompt(frames))
+    trained_path = model(audio, style)
+    with torch.inference_mode():
+        model.eval()
+        prompt = model.expression_prompt(frames)
+        inferred = model(audio, model.style(prompt))
+    assert not torch.isnan(prompt).any()
+    assert torch.allclose(inferred, trained_path, atol=1e-5)
