@@ -11,8 +11,17 @@ import numpy as np
 import pytest
 import torch
 
-from expclip.audio import (SILENCE_DB, AudioError, MIN_SECONDS, is_silent, load_speech, normalise_envelope, num_frames,
-                           prepare_speech, speech_envelope)
+from expclip.audio import (
+    MIN_SECONDS,
+    SILENCE_DB,
+    AudioError,
+    is_silent,
+    load_speech,
+    normalise_envelope,
+    num_frames,
+    prepare_speech,
+    speech_envelope,
+)
 from expclip.encoders import EncoderUnavailable, create_encoder, encoder_spec, list_encoders
 from render.video import ffmpeg_exe
 

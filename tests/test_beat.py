@@ -12,8 +12,7 @@ import pytest
 from expclip.arkit import BLENDSHAPE_NAMES, INDEX
 from expclip.audio import num_frames
 from expclip.clips import load_audio, load_weights, read_meta, read_records, write_wav
-from train.talking.beat import (BEAT_EMOTIONS, BeatError, add_cli, build_from_beat, parse_take, read_face_json,
-                                resample)
+from train.talking.beat import BEAT_EMOTIONS, BeatError, add_cli, build_from_beat, parse_take, read_face_json, resample
 
 SECONDS = 2.0
 
@@ -35,7 +34,7 @@ def write_take(folder: Path, stem: str, face_seconds: float = SECONDS, audio_sec
     folder.mkdir(parents=True, exist_ok=True)
     names = _names_shuffled()
     frames = []
-    for j in range(int(round(face_seconds * 60))):
+    for j in range(round(face_seconds * 60)):
         t = j / 60
         values = {"JawOpen": jaw(t), "BrowInnerUp": t / face_seconds, "HeadYaw": 0.3}
         frames.append({"time": offset + t, "weights": [values.get(n, 0.0) for n in names], "rotation": [0, 0, 0]})
@@ -142,7 +141,7 @@ def test_long_takes_are_cut_into_aligned_pieces(beat, tmp_path):
     for r in records:
         assert r.frames == num_frames(len(load_audio(tmp_path / "pieces", r)))
     joined = np.concatenate([load_weights(tmp_path / "pieces", r) for r in records])
-    reference = [r for r in read_records(tmp_path / "whole", "train") if r.id == "2_scott_0_65_65"][0]
+    reference = next(r for r in read_records(tmp_path / "whole", "train") if r.id == "2_scott_0_65_65")
     np.testing.assert_array_equal(joined, load_weights(tmp_path / "whole", reference))
 
 

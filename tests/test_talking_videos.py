@@ -24,7 +24,7 @@ def jaw(t):
 
 
 def _sequence(fps: float) -> np.ndarray:
-    frames = int(round(SECONDS * fps))
+    frames = round(SECONDS * fps)
     weights = np.zeros((frames, 52), np.float32)
     weights[:, INDEX["jawOpen"]] = jaw(np.arange(frames) / fps)
     weights[:, INDEX["browInnerUp"]] = 0.3

@@ -32,8 +32,8 @@ import argparse
 import contextlib
 import hashlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 from tqdm import tqdm
