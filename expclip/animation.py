@@ -28,14 +28,14 @@ from expclip.arkit import INDEX, NUM_BLENDSHAPES
 from expclip.checkpoint import load_generator, read_config
 from expclip.encoders import create_encoder
 from expclip.generator import Generator
-from expclip.motion import blink_track
+from expclip.motion import blinks as blink_track
 from expclip.pipeline import TextToExpression, load
 
 DEFAULT_GENERATOR = Path(__file__).resolve().parents[1] / "checkpoints" / "generator-small"
 WINDOW_S = 8.0
 OVERLAP_S = 1.0
 TRANSITION_S = 0.6
-BLINKS = (INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"])
+BLINKS = [INDEX["eyeBlinkLeft"], INDEX["eyeBlinkRight"]]
 
 
 class AnimationError(ValueError):
@@ -155,15 +155,24 @@ class Animator:
     def animate(self, audio, prompt: str | None = None, *, image=None,
                 timeline: Sequence[tuple[float, str]] | None = None, intensity: float = 1.0, blinks: bool = True,
                 seed: int = 0, max_seconds: float | None = None) -> Animation:
-        """Speech (a path or 16 kHz samples) under a prompt, a photo or a timeline of prompts → :class:`Animation`."""
-        from expclip.audio import SAMPLE_RATE, is_silent, load_speech
+        """Speech under a prompt, a photo or a timeline of prompts → :class:`Animation`.
+
+        ``audio``: a path (any format ffmpeg reads), a ``(sample_rate, samples)`` pair (any rate,
+        mono or ``(samples, channels)``), or 16 kHz mono samples ``(samples,)``.
+        """
+        from expclip.audio import MAX_SECONDS, SAMPLE_RATE, is_silent, load_speech, prepare_speech
 
         if sum(x is not None for x in (prompt, image, timeline)) > 1:
             raise AnimationError("Give one style: a prompt, an image or a timeline, not several.")
         if not 0.0 <= intensity <= 2.0:
             raise AnimationError(f"Intensity {intensity} is outside 0–2 (1 is the model's own strength).")
-        samples = load_speech(audio, **({"max_seconds": max_seconds} if max_seconds else {})) \
-            if isinstance(audio, (str, Path)) else np.asarray(audio, np.float32)
+        limit = max_seconds or MAX_SECONDS
+        if isinstance(audio, (str, Path)):
+            samples = load_speech(audio, max_seconds=limit)
+        elif isinstance(audio, tuple):
+            samples = prepare_speech(audio[1], audio[0], max_seconds=limit)
+        else:
+            samples = prepare_speech(audio, SAMPLE_RATE, max_seconds=limit)
         notes: list[str] = []
         if is_silent(samples):
             notes.append("The recording is silent: the face keeps its style with the mouth at rest.")
@@ -182,9 +191,8 @@ class Animator:
         mix = timeline_mix([s for s, _ in entries], len(features), self.fps)
         frames = sum(self.generate(features, style) * mix[:, k:k + 1] for k, style in enumerate(styles))
         if blinks:
-            track = blink_track(len(frames), self.fps, seed)
-            for index in BLINKS:
-                frames[:, index] = np.maximum(frames[:, index], track)
+            lids, _ = blink_track(np.arange(len(frames)) / self.fps, np.random.default_rng(seed))
+            frames[:, BLINKS] = np.maximum(frames[:, BLINKS], lids)
         return Animation(np.clip(frames, 0.0, 1.0).astype(np.float32), self.fps, samples, SAMPLE_RATE, styles_info, notes)
 
     @staticmethod

@@ -21,6 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 from expclip.arkit import BLENDSHAPE_NAMES, NUM_BLENDSHAPES
 
@@ -126,7 +127,12 @@ class BlendshapeFitter:
 
     def fit(self, pixels: np.ndarray) -> FitResult:
         """Pixel landmarks ``(478, 3)`` (x right, y down, z negative toward the camera) → :class:`FitResult`."""
-        pixels = np.asarray(pixels, np.float64)
+        # Many tiny solves: BLAS threads only fight over the cores here (0.11 s per fit with one thread,
+        # 1.9 s with two on a busy 2-core machine).
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(np.asarray(pixels, np.float64))
+
+    def _fit(self, pixels: np.ndarray) -> FitResult:
         if pixels.shape != self.neutral.shape:
             raise ValueError(f"Expected landmarks of shape {self.neutral.shape}, got {pixels.shape}.")
         target = pixels * PIXELS_TO_RIG_AXES

@@ -10,7 +10,7 @@ from expclip.animation import timeline_mix, window_starts
 from expclip.arkit import INDEX
 from expclip.generator import Generator, GeneratorConfig, RelativePositionBias
 from expclip.losses import LIP_SHAPES, frame_reconstruction_loss, lip_motion_loss, style_loss
-from expclip.motion import blink_track
+from expclip.motion import blinks
 from train.generator.fit import augment_prompts
 
 CONFIG = GeneratorConfig(audio_dim=24, expression_encoder={"embed_dim": 16, "width": 16}, width=32, heads=2,
@@ -123,13 +123,15 @@ def test_timeline_mix_eases_between_prompts() -> None:
 
 
 def test_blinks_are_short_closures_at_natural_intervals() -> None:
-    track = blink_track(30 * 60, 30.0, seed=3)
-    closed = track > 0.5
-    starts = np.flatnonzero(closed[1:] & ~closed[:-1])
-    assert 10 <= len(starts) <= 30  # one blink every 2-6 s over a minute
-    assert track.max() == pytest.approx(1.0, abs=0.05) and track.min() == 0.0
-    assert np.array_equal(track, blink_track(30 * 60, 30.0, seed=3))
-    assert not np.array_equal(track, blink_track(30 * 60, 30.0, seed=4))
+    times = np.arange(30 * 60) / 30.0
+    lids, starts = blinks(times, np.random.default_rng(3))
+    assert lids.shape == (len(times), 2) and 10 <= len(starts) <= 30  # one blink every 2-6 s over a minute
+    closed = lids[:, 0] > 0.5
+    assert np.flatnonzero(closed[1:] & ~closed[:-1]).size == len(starts)
+    assert closed.sum() / 30.0 < 0.25 * len(starts)  # each blink is brief
+    assert lids.max() <= 1.0 and lids.min() == 0.0
+    again, _ = blinks(times, np.random.default_rng(3))
+    assert np.array_equal(lids, again)
 
 
 def test_windowed_generation_has_no_seams(generator: Generator) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,7 +33,12 @@ def config_from_dict(cls: type[T], values: dict[str, Any], where: str = "config"
             value = tuple(value)
         if origin is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if isinstance(origin, type) and not isinstance(value, origin):
+        if origin in (types.UnionType, typing.Union):  # e.g. ``str | None``: any of its members
+            accepted = tuple(typing.get_origin(a) or a for a in typing.get_args(expected))
+            if not isinstance(value, accepted):
+                names = " or ".join("null" if a is type(None) else a.__name__ for a in accepted)
+                raise ConfigError(f"{where}: {name} must be {names}, got {value!r}.")
+        elif isinstance(origin, type) and not isinstance(value, origin):
             raise ConfigError(f"{where}: {name} must be {origin.__name__}, got {value!r}.")
         converted[name] = value
     return cls(**converted)

@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from expclip import arkit, clips
 from expclip.files import drop_torn_line, write_text_atomic
+from expclip.motion import blinks, smoothstep
 from train.config import config_to_dict
 from train.talking import espeak, visemes
 
@@ -116,18 +117,13 @@ def _sentence(text: str) -> str:
 
 # --- motion layers -------------------------------------------------------------------------------------
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3 - 2 * x)
-
-
 def smooth_noise(times: np.ndarray, rng: np.random.Generator, period: float) -> np.ndarray:
     """Slow noise in [-1, 1] over ``times``: random knots every ``period`` seconds, smoothly joined."""
     end = float(times[-1]) if len(times) else 0.0
     knots = np.arange(-period, end + 2 * period, period) + rng.uniform(0, period)
     values = rng.uniform(-1, 1, len(knots))
     position = np.clip(np.searchsorted(knots, times) - 1, 0, len(knots) - 2)
-    fraction = _smoothstep((times - knots[position]) / period)
+    fraction = smoothstep((times - knots[position]) / period)
     return values[position] * (1 - fraction) + values[position + 1] * fraction
 
 
@@ -137,35 +133,15 @@ def expression_envelope(times: np.ndarray, seconds: float, rng: np.random.Genera
     start_level = float(rng.uniform(0.0, 0.5)) if rng.random() < 0.6 else 1.0
     ramp_start = float(rng.uniform(0.0, 0.25 * seconds))
     ramp_in = float(rng.uniform(0.3, 1.5))
-    level = start_level + (1 - start_level) * _smoothstep((times - ramp_start) / ramp_in)
+    level = start_level + (1 - start_level) * smoothstep((times - ramp_start) / ramp_in)
     info = {"start_level": round(start_level, 3), "ramp_start": round(ramp_start, 3), "ramp_in": round(ramp_in, 3)}
     if rng.random() < 0.25:
         end_level, ramp_out = float(rng.uniform(0.2, 0.7)), float(rng.uniform(0.5, 1.5))
-        fall = _smoothstep((times - (seconds - ramp_out)) / ramp_out)
+        fall = smoothstep((times - (seconds - ramp_out)) / ramp_out)
         level = level * (1 - fall) + np.minimum(level, end_level) * fall
         info.update(end_level=round(end_level, 3), ramp_out=round(ramp_out, 3))
     level = level * (1 + 0.08 * smooth_noise(times, rng, 1.7))
     return np.clip(level, 0, 1), info
-
-
-def blinks(times: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, list[float]]:
-    """Eyelid closure ``(T, 2)`` (left, right) of natural blinks, and their start times."""
-    out = np.zeros((len(times), 2))
-    starts = []
-    t = float(rng.uniform(0.2, 3.0))
-    end = float(times[-1]) if len(times) else 0.0
-    while t < end:
-        duration = float(rng.uniform(0.15, 0.25))
-        close = 0.4 * duration
-        depth = float(rng.uniform(0.85, 1.0))
-        shut = np.where(times < t + close, _smoothstep((times - t) / close),
-                        1 - _smoothstep((times - t - close) / (duration - close)))
-        shut = np.where((times >= t) & (times <= t + duration), shut, 0.0)
-        out[:, 0] = np.maximum(out[:, 0], depth * shut)
-        out[:, 1] = np.maximum(out[:, 1], depth * float(rng.uniform(0.92, 1.0)) * shut)
-        starts.append(round(t, 3))
-        t += duration + float(rng.uniform(2.0, 6.0))
-    return out, starts
 
 
 def idle_motion(times: np.ndarray, words: list[float], rng: np.random.Generator) -> np.ndarray:
@@ -183,8 +159,8 @@ def idle_motion(times: np.ndarray, words: list[float], rng: np.random.Generator)
     for start in words:
         if rng.random() < 0.12:
             height = float(rng.uniform(0.08, 0.2))
-            up = _smoothstep((times - start + 0.05) / 0.1)
-            down_ = 1 - _smoothstep((times - start - 0.2) / 0.25)
+            up = smoothstep((times - start + 0.05) / 0.1)
+            down_ = 1 - smoothstep((times - start - 0.2) / 0.25)
             raise_ = np.maximum(raise_, height * np.minimum(up, down_))
     out[:, _I["browInnerUp"]] += raise_
     out[:, _I["browOuterUpLeft"]] += 0.8 * raise_
@@ -195,7 +171,7 @@ def idle_motion(times: np.ndarray, words: list[float], rng: np.random.Generator)
     end = float(times[-1]) if len(times) else 0.0
     while t < end:
         target = np.array([rng.normal(0, 0.08), rng.normal(0, 0.05)])
-        step = _smoothstep((times - t) / 0.06)
+        step = smoothstep((times - t) / 0.06)
         yaw += (target[0] - current[0]) * step
         pitch += (target[1] - current[1]) * step
         current = target

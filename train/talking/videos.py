@@ -29,7 +29,6 @@ split by a hash of their path. Unreadable videos are listed in ``meta.json``; th
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import re
 from collections.abc import Iterator
@@ -127,16 +126,6 @@ def smooth(weights: np.ndarray, passes: int = 1) -> np.ndarray:
     return out
 
 
-def _one_blas_thread():
-    """The fitter solves many tiny problems; OpenBLAS threads only fight over the cores there (measured: 0.11 s
-    per frame with one thread, 1.9 s with two on a busy 2-core machine)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def fit_video(path: Path, frames: int, detector=None, fitter=None, progress: bool = False) -> tuple[np.ndarray, np.ndarray, dict]:
     """Weights ``(frames, 52)`` at 30 fps (meaningful where ``found``), ``found (frames,)`` and notes for a video;
     ``video_frames`` in the notes counts the 30 fps frames the picture lasted."""
@@ -152,18 +141,17 @@ def fit_video(path: Path, frames: int, detector=None, fitter=None, progress: boo
     found = np.zeros(frames, bool)
     errors, fitted, decoded = [], 0, 0
     bar = tqdm(total=frames, desc=f"  {path.name}", unit="frame", leave=False, disable=not progress)
-    with _one_blas_thread():
-        for index, wanted, image in frames_at(path, frames):
-            decoded = wanted[-1] + 1
-            bar.update(len(wanted))
-            try:
-                face = detector.detect(image, name=f"{path.name} frame {index}")
-            except FaceNotFound:
-                continue
-            result = fitter.fit(face.points)
-            weights[wanted], found[wanted] = result.weights, True
-            errors.append(result.rms)
-            fitted += 1
+    for index, wanted, image in frames_at(path, frames):
+        decoded = wanted[-1] + 1
+        bar.update(len(wanted))
+        try:
+            face = detector.detect(image, name=f"{path.name} frame {index}")
+        except FaceNotFound:
+            continue
+        result = fitter.fit(face.points)
+        weights[wanted], found[wanted] = result.weights, True
+        errors.append(result.rms)
+        fitted += 1
     bar.close()
     return weights, found, {"fitted_source_frames": fitted, "fit_rms": round(float(np.mean(errors)), 4) if errors else None,
                             "video_frames": decoded}
