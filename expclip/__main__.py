@@ -237,19 +237,21 @@ def _retrieve(args: argparse.Namespace) -> None:
 def _animate(args: argparse.Namespace) -> None:
     from expclip.animation import load_animator
 
+    from expclip.audio import MAX_SECONDS, load_speech
+
     if not (args.video or args.csv or args.json or args.glb):
         raise ValueError("Say what to write: --video, --csv, --json and/or --glb.")
+    if args.compare and (args.csv or args.json or args.glb):
+        raise ValueError("--compare makes a side-by-side video only; use --prompt for CSV, JSON or GLB.")
+    timeline = parse_timeline(args.timeline) if args.timeline else None
+    speech = load_speech(args.audio, max_seconds=args.max_seconds or MAX_SECONDS)  # bad audio fails before loading models
     animator = load_animator(args.checkpoint, args.expclip_checkpoint)
-    options = {"intensity": args.intensity, "blinks": not args.no_blinks, "seed": args.seed,
-               "max_seconds": args.max_seconds}
+    options = {"intensity": args.intensity, "blinks": not args.no_blinks, "seed": args.seed}
     if args.compare:
-        if args.csv or args.json or args.glb:
-            raise ValueError("--compare makes a side-by-side video only; use --prompt for CSV, JSON or GLB.")
-        clips = [animator.animate(args.audio, prompt, **options) for prompt in args.compare]
+        clips = [animator.animate(speech, prompt, **options) for prompt in args.compare]
         captions = list(args.compare)
     else:
-        timeline = parse_timeline(args.timeline) if args.timeline else None
-        clips = [animator.animate(args.audio, args.prompt if args.image is None and timeline is None else None,
+        clips = [animator.animate(speech, args.prompt if args.image is None and timeline is None else None,
                                   image=args.image, timeline=timeline, **options)]
         captions = None
     clip = clips[0]
