@@ -120,8 +120,10 @@ class Animator:
 
     @torch.inference_mode()
     def styles(self, expressions: np.ndarray) -> torch.Tensor:
-        """Expressions (K, 52) → styles (K, style_dim) through the generator's frozen E, as in training."""
-        return self.generator.style(torch.as_tensor(np.asarray(expressions, np.float32), device=self.device))
+        """Expressions (K, 52) → styles (K, style_dim): as speaking faces, through the generator's frozen E,
+        as EPA made them in training."""
+        expressions = torch.as_tensor(np.asarray(expressions, np.float32), device=self.device)
+        return self.generator.style(self.generator.speaking_prompt(expressions))
 
     # generation -----------------------------------------------------------------------------------
     @torch.inference_mode()

@@ -23,8 +23,18 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from expclip.arkit import NUM_BLENDSHAPES
+from expclip.arkit import INDEX, NUM_BLENDSHAPES
 from expclip.model import ExpCLIPConfig, ExpressionEncoder
+
+
+# The shapes that articulate speech (see docs/talking.md). A clip's expression prompt pools its
+# frames, so it carries the mouth of someone speaking; a static expression from text or a photo
+# does not. ``speaking_prompt`` raises these shapes to their mean level in the training clips, in
+# EPA's expressions and at inference alike, so that a prompt says how the face feels, not that the
+# mouth is shut.
+ARTICULATION: tuple[str, ...] = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthLowerDownLeft",
+                                 "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight", "mouthRollLower",
+                                 "mouthRollUpper")
 
 
 @dataclass
@@ -139,6 +149,7 @@ class Generator(nn.Module):
         self.pooling = SelfAttentionPooling(config)
         self.decoder = SpeechDecoder(config)
         self.style_encoder = ExpressionEncoder(ExpCLIPConfig(**config.expression_encoder)).requires_grad_(False).eval()
+        self.register_buffer("speaking_mouth", torch.zeros(NUM_BLENDSHAPES))  # set by training from its clips
 
     def train(self, mode: bool = True) -> "Generator":
         super().train(mode)
@@ -148,6 +159,17 @@ class Generator(nn.Module):
     def expression_prompt(self, frames: torch.Tensor) -> torch.Tensor:
         """E_sa: (B, T, 52) → (B, 52)."""
         return self.pooling(frames)
+
+    def set_speaking_mouth(self, frames: torch.Tensor) -> None:
+        """Mean level of the :data:`ARTICULATION` shapes over training frames (N, 52)."""
+        mouth = torch.zeros(NUM_BLENDSHAPES)
+        shapes = [INDEX[name] for name in ARTICULATION]
+        mouth[shapes] = frames[:, shapes].float().mean(0).cpu()
+        self.speaking_mouth.copy_(mouth)
+
+    def speaking_prompt(self, expressions: torch.Tensor) -> torch.Tensor:
+        """A static expression (B, 52) as a speaking face: articulation shapes at least their speaking level."""
+        return torch.maximum(expressions, self.speaking_mouth.to(expressions))
 
     def style(self, expressions: torch.Tensor) -> torch.Tensor:
         """Frozen E: expressions (B, 52) → unit styles (B, style_dim); gradients reach the input only."""

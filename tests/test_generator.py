@@ -163,3 +163,22 @@ def test_inference_mode_matches_training_mode_without_dropout() -> None:
         inferred = model(audio, model.style(prompt))
     assert not torch.isnan(prompt).any()
     assert torch.allclose(inferred, trained_path, atol=1e-5)
+
+
+def test_speaking_prompt_raises_only_the_articulation_shapes(generator: Generator) -> None:
+    from expclip.generator import ARTICULATION
+
+    frames = torch.zeros(10, 52)
+    frames[:, INDEX["jawOpen"]] = torch.linspace(0, 0.4, 10)
+    frames[:, INDEX["mouthSmileLeft"]] = 0.9  # an expression shape: not part of the speaking mouth
+    generator.set_speaking_mouth(frames)
+    assert generator.speaking_mouth[INDEX["jawOpen"]] == pytest.approx(0.2)
+    assert generator.speaking_mouth[INDEX["mouthSmileLeft"]] == 0
+    expression = torch.zeros(2, 52)
+    expression[0, INDEX["jawOpen"]] = 0.7  # a surprised open mouth stays open
+    expression[:, INDEX["browInnerUp"]] = 0.5
+    speaking = generator.speaking_prompt(expression)
+    assert speaking[0, INDEX["jawOpen"]] == pytest.approx(0.7) and speaking[1, INDEX["jawOpen"]] == pytest.approx(0.2)
+    assert torch.equal(speaking[:, INDEX["browInnerUp"]], expression[:, INDEX["browInnerUp"]])
+    assert "jawOpen" in ARTICULATION and "mouthSmileLeft" not in ARTICULATION
+    generator.speaking_mouth.zero_()

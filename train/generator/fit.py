@@ -5,7 +5,8 @@
 
 Per batch of windows (audio A, true frames B):
 1. b̄ = E_sa(B); z = E(b̄) with ExpCLIP's frozen E; B′ = G(A, z); L_rec = |B′ − B|₁.
-2. EPA: b̄_aug = (1 − λ)·b̄ + λ·b_aug, b_aug a random TEAD expression, λ ~ U[0, 1] per clip;
+2. EPA: b̄_aug = (1 − λ)·b̄ + λ·b_aug, b_aug a random TEAD expression as a speaking face
+   (:meth:`expclip.generator.Generator.speaking_prompt`, as at inference), λ ~ U[0, 1] per clip;
    z_aug = E(b̄_aug); B′_aug = G(A, z_aug); L_lm on the lip changes of B′_aug against B;
    L_style = ‖E(E_sa(B′_aug)) − z_aug‖².
 Total: λ_rec·L_rec + λ_lm·L_lm + λ_style·L_style. ``epa: false`` trains step 1 only; ``style_loss: false``
@@ -86,7 +87,7 @@ class GeneratorLosses(nn.Module):
         terms = {"rec": frame_reconstruction_loss(g(audio, g.style(prompt)), frames)}
         total = c.lambda_rec * terms["rec"]
         if c.epa and bank is not None:
-            style = g.style(augment_prompts(prompt, bank, rng))
+            style = g.style(augment_prompts(prompt, g.speaking_prompt(bank), rng))
             generated = g(audio, style)
             terms["lm"] = lip_motion_loss(generated, frames)
             total = total + c.lambda_lm * terms["lm"]
@@ -127,6 +128,7 @@ def fit(config: GeneratorFitConfig, progress: bool = True) -> dict:
                         num_workers=config.num_workers, generator=torch.Generator().manual_seed(config.seed))
     generator = Generator(model_config)
     generator.style_encoder.load_state_dict(expclip.expression_encoder.state_dict())
+    generator.set_speaking_mouth(torch.from_numpy(np.concatenate(train_data.weights)))
     del expclip
     step_module = GeneratorLosses(generator, config)
     trainable = [p for p in generator.parameters() if p.requires_grad]
