@@ -3,24 +3,14 @@ on 10 s and 10 min of audio, as seconds of audio handled per second of compute (
 
 from __future__ import annotations
 
-import json
 import subprocess
 import tempfile
-import time
 from pathlib import Path
+from benchmarks.common import emitter, median_seconds
 
 
-def emit(metric: str, value: float, unit: str) -> None:
-    print(json.dumps({"bench": "audio", "metric": metric, "value": round(value, 3), "unit": unit}), flush=True)
+emit = emitter("audio", digits=3)
 
-
-def _median(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
 
 
 def main() -> None:
@@ -35,8 +25,8 @@ def main() -> None:
         subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
                         "sine=frequency=180:duration=600,volume=0.3", "-ac", "2", "-ar", "44100", str(wav)], check=True)
         subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(wav), str(mp3)], check=True)
-        emit("load_speech_10min_wav44k_stereo_s", _median(lambda: load_speech(wav), 3), "s")
-        emit("load_speech_10min_mp3_s", _median(lambda: load_speech(mp3), 3), "s")
+        emit("load_speech_10min_wav44k_stereo_s", median_seconds(lambda: load_speech(wav), 3), "s")
+        emit("load_speech_10min_mp3_s", median_seconds(lambda: load_speech(mp3), 3), "s")
         samples = torch.from_numpy(load_speech(wav))
     logmel = create_encoder("logmel", kind="audio")
     threads = torch.get_num_threads()
@@ -46,7 +36,7 @@ def main() -> None:
         for name, seconds, repeats in (("10s", 10, 7), ("10min", 600, 3)):
             clip = samples[None, : seconds * 16_000]
             logmel.encode(clip[:, :16_000])
-            spent = _median(lambda clip=clip: logmel.encode(clip), repeats)
+            spent = median_seconds(lambda clip=clip: logmel.encode(clip), repeats)
             emit(f"logmel_{name}_{count}thread_s", spent, "s")
             emit(f"logmel_{name}_{count}thread_speed", seconds / spent, "audio s per s")
             assert logmel.encode(clip).shape[1] == num_frames(clip.shape[1]) == seconds * 30

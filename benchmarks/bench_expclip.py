@@ -6,28 +6,18 @@ text encoder library, the MiniLM weights and the checkpoint.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import time
 from pathlib import Path
+from benchmarks.common import emitter, median_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 LOAD = ("import time, torch; start = time.perf_counter(); import expclip; expclip.load(); "
         "print(time.perf_counter() - start)")
 
 
-def emit(metric: str, value: float, unit: str) -> None:
-    print(json.dumps({"bench": "expclip", "metric": metric, "value": round(value, 2), "unit": unit}), flush=True)
+emit = emitter("expclip", digits=2)
 
-
-def _timed(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
 
 
 def main() -> None:
@@ -39,8 +29,8 @@ def main() -> None:
     pipe = expclip.load()
     prompts = [f"a proud, beaming smile number {i}" for i in range(64)]
     pipe.weights(prompts)  # warm up
-    emit("prompt_latency_ms", 1000 * _timed(lambda: pipe.weights("quietly furious"), 30), "ms")
-    emit("batch64_latency_ms", 1000 * _timed(lambda: pipe.weights(prompts), 10), "ms")
+    emit("prompt_latency_ms", 1000 * median_seconds(lambda: pipe.weights("quietly furious"), 30), "ms")
+    emit("batch64_latency_ms", 1000 * median_seconds(lambda: pipe.weights(prompts), 10), "ms")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ time once built, its size, and the Live Link Face CSV's write time and size.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -17,12 +16,12 @@ from benchmarks.bench_render import random_frames
 from expclip.arkit import write_csv
 from render.gltf import write_glb
 from render.rig import load_rig
+from benchmarks.common import emitter
 
 SECONDS, FPS = 10, 30
 
 
-def emit(metric: str, value: float, unit: str) -> None:
-    print(json.dumps({"bench": "export", "metric": metric, "value": round(value, 2), "unit": unit}), flush=True)
+emit = emitter("export", digits=2)
 
 
 def main() -> None:

@@ -12,7 +12,6 @@ clips' jawOpen tracks).
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -23,13 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.bench_expclip import REPO
+from benchmarks.common import emitter
 
 PROMPTS = ("overjoyed", "deeply sad")
 
 
-def emit(metric: str, value: float, unit: str, **extra) -> None:
-    print(json.dumps({"bench": "generator", "metric": metric, "value": round(value, 3), "unit": unit, **extra}),
-          flush=True)
+emit = emitter("generator", digits=3)
 
 
 def _ten_seconds_of_speech(folder: Path) -> Path:

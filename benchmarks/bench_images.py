@@ -7,7 +7,6 @@ real photos in its ``faces/`` folder are timed as well.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -16,11 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_expclip import _timed
+from benchmarks.common import emitter, median_seconds
 
 
-def emit(metric: str, value: float, unit: str) -> None:
-    print(json.dumps({"bench": "images", "metric": metric, "value": round(value, 2), "unit": unit}), flush=True)
+emit = emitter("images", digits=2)
 
 
 def _rendered_faces(count: int, folder: Path) -> list[Path]:
@@ -58,22 +56,22 @@ def main() -> None:
         images = [load_image(p) for p in paths]
         detector = shared_detector()
         detector.detect(images[0])
-        emit("landmarks_ms", 1000 * _timed(lambda: detector.detect(images[1]), 20), "ms")
+        emit("landmarks_ms", 1000 * median_seconds(lambda: detector.detect(images[1]), 20), "ms")
         points = detector.detect(images[2]).points
         fitter = default_fitter()
         fitter.fit(points)
-        emit("fit_ms", 1000 * _timed(lambda: fitter.fit(points), 10), "ms")
+        emit("fit_ms", 1000 * median_seconds(lambda: fitter.fit(points), 10), "ms")
         pipe = load_image_pipeline()
         if pipe.has_projector:
             pipe.analyse(paths[0], method="projector")
-            emit("image_to_expression_projector_ms", 1000 * _timed(lambda: pipe.analyse(paths[3], method="projector"), 20), "ms")
+            emit("image_to_expression_projector_ms", 1000 * median_seconds(lambda: pipe.analyse(paths[3], method="projector"), 20), "ms")
         fit_pipe = ImageToExpression()
-        emit("image_to_expression_fit_ms", 1000 * _timed(lambda: fit_pipe.analyse(paths[4], method="fit"), 10), "ms")
+        emit("image_to_expression_fit_ms", 1000 * median_seconds(lambda: fit_pipe.analyse(paths[4], method="fit"), 10), "ms")
         mirror = os.environ.get("EXPCLIP_ASSET_MIRROR")
         photos = sorted((Path(mirror) / "faces").rglob("*.*")) if mirror else []
         photos = [p for p in photos if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".gif", ".pgm"}]
         if photos:
-            emit("real_photo_to_expression_ms", 1000 * _timed(lambda: pipe.analyse(photos[0]), 10), "ms")
+            emit("real_photo_to_expression_ms", 1000 * median_seconds(lambda: pipe.analyse(photos[0]), 10), "ms")
         if pipe.has_projector:
             cache = Path(tempfile.mkdtemp(prefix="expclip-bench-cache-"))
             start = time.perf_counter()

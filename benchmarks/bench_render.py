@@ -6,7 +6,6 @@ Figures: rig load time, warm still latency (512x512, 4x anti-aliasing), sequence
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -19,10 +18,10 @@ import numpy as np
 from render.renderer import HeadRenderer
 from render.rig import load_rig
 from render.video import write_video
+from benchmarks.common import emitter
 
 
-def emit(metric: str, value: float, unit: str) -> None:
-    print(json.dumps({"bench": "render", "metric": metric, "value": round(value, 2), "unit": unit}), flush=True)
+emit = emitter("render", digits=2)
 
 
 def random_frames(count: int, seed: int = 0) -> np.ndarray:

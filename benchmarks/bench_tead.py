@@ -5,19 +5,18 @@ The build runs in a child process (the CLI a user runs), so its peak resident me
 
 from __future__ import annotations
 
-import json
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from benchmarks.common import emitter
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def emit(metric: str, value: float, unit: str) -> None:
-    print(json.dumps({"bench": "tead", "metric": metric, "value": round(value, 2), "unit": unit}), flush=True)
+emit = emitter("tead", digits=2)
 
 
 def main(size: int = 50000) -> None:
