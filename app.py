@@ -1,59 +1,720 @@
-"""ExpCLIP demo (Gradio). For now one tab: a blendshape playground over the rendered head.
+"""ExpCLIP demo (Gradio): text, photos and speech → 52 ARKit blendshapes on the ICT-FaceKit head.
 
-Run ``python app.py`` (or ``make demo``); it serves on http://127.0.0.1:7860 unless told otherwise.
+Five tabs, each a thin layer over the library (``expclip``) and the renderer (``render``):
+Text → Expression, Image → Expression, Text → Image retrieval, Speech → Animation and the
+Expression manifold, plus a Model panel. Every action is a named API endpoint
+(``/text_to_expression``, ``/image_to_expression``, ``/retrieve``, ``/interpolate``, ``/animate``)
+that ``gradio_client`` can call.
+
+    python app.py                                   # http://127.0.0.1:7860
+    python app.py --host 0.0.0.0 --port 8080 --share --checkpoint checkpoints/expclip-small \
+        --generator checkpoints/generator-small --gallery ~/Photos --max-audio-seconds 120
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import functools
+import json
+import logging
 import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import gradio as gr
 import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw
 
-from expclip.arkit import BLENDSHAPE_NAMES, GROUPS, from_dict, to_json
-from render.renderer import VIEWS, render_still
+from expclip import arkit
+from expclip.arkit import GROUPS
+
+log = logging.getLogger("expclip.app")
+
+REPO = Path(__file__).resolve().parent
+SYNTHETIC_GALLERY = REPO / "data" / "mead3d-synthetic" / "images" / "test"
+TEAD_TEST = REPO / "data" / "tead" / "test.jsonl"
+TALKING_TEST_AUDIO = REPO / "data" / "talking" / "audio" / "test"
+DEFAULT_MAX_AUDIO_SECONDS = 120.0
+DEFAULT_MAX_FILE_SIZE = "25mb"
+MANIFOLD_POINTS = 1500
+MANIFOLD_COLOURED = 12
+REGION = {name: group for group, names in GROUPS.items() for name in names}
+TEXT_EXAMPLES = [["a proud, beaming smile", 1.0, "", 0.5],
+                 ["quietly furious", 1.0, "", 0.5],
+                 ["wide-eyed and gasping", 1.2, "", 0.5],
+                 ["joy", 1.0, "surprise", 0.3]]
 
 
-def render_blendshapes(view: str, *values: float) -> tuple[np.ndarray, str]:
-    """Slider values in canonical order → the rendered head ``(512, 512, 3)`` and the weights JSON."""
-    weights = from_dict(dict(zip(BLENDSHAPE_NAMES, values)))
-    return render_still(weights, view=view), to_json(weights)
+class Unavailable(RuntimeError):
+    """A feature this server cannot offer (a checkpoint or data set it was started without)."""
 
 
-def build_demo() -> gr.Blocks:
-    """The demo's Blocks (tests build it without launching)."""
-    with gr.Blocks(title="ExpCLIP") as demo:
-        gr.Markdown("# ExpCLIP\nMove the 52 ARKit blendshapes and see the ICT-FaceKit head follow.")
-        with gr.Row():
-            with gr.Column(scale=1):
-                view = gr.Radio(list(VIEWS), value="front", label="View")
-                sliders: dict[str, gr.Slider] = {}
-                for group, names in GROUPS.items():
-                    with gr.Accordion(group.capitalize(), open=group in ("mouth", "jaw")):
-                        for name in names:
-                            sliders[name] = gr.Slider(0.0, 1.0, value=0.0, step=0.01, label=name)
-                button = gr.Button("Render", variant="primary")
-            with gr.Column(scale=1):
-                image = gr.Image(label="Head", type="numpy", format="png")
-                weights_json = gr.Code(label="Weights (JSON)", language="json")
-        inputs = [view, *(sliders[n] for n in BLENDSHAPE_NAMES)]
-        button.click(render_blendshapes, inputs, [image, weights_json], api_name="render_blendshapes")
-        demo.load(render_blendshapes, inputs, [image, weights_json])
+def _friendly(fn: Callable) -> Callable:
+    """Turn the library's one-sentence errors into ``gr.Error`` and hide tracebacks of the rest."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except (ValueError, Unavailable, RuntimeError, OSError) as error:
+            log.info("%s refused: %s", fn.__name__, error)
+            raise gr.Error(str(error) or type(error).__name__, print_exception=False) from None
+        except Exception as error:  # pragma: no cover - a bug, but the app must stay up
+            log.exception("%s failed", fn.__name__)
+            raise gr.Error(f"Something went wrong ({type(error).__name__}); the server logged the details.") from None
+
+    return wrapper
+
+
+class DemoApp:
+    """The models (loaded once), a single render thread, a video thread and a per-app temp folder."""
+
+    def __init__(self, checkpoint: str | Path | None = None, generator: str | Path | None = None,
+                 galleries: list[str | Path] | None = None, max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS,
+                 work_dir: str | Path | None = None, file_age_s: float = 3600.0,
+                 index_dir: str | Path | None = None) -> None:
+        import expclip
+        from expclip.image_pipeline import load_image_pipeline
+        from expclip.pipeline import default_checkpoint
+
+        started = time.perf_counter()
+        self.checkpoint = Path(checkpoint) if checkpoint else default_checkpoint()
+        self.text = expclip.load(self.checkpoint)
+        self.image = load_image_pipeline(self.checkpoint)
+        self.generator_dir = Path(generator) if generator else REPO / "checkpoints" / "generator-small"
+        self.animator, self.animator_problem = None, None
+        try:
+            from expclip.animation import load_animator
+
+            self.animator = load_animator(self.generator_dir, self.checkpoint)
+        except (ValueError, RuntimeError, OSError) as error:  # CheckpointError is a ValueError
+            self.animator_problem = (f"Speech animation is not available: {error} Train the generator with "
+                                     "`python -m train.generator fit --config train/configs/generator_small.yaml` "
+                                     "or start the app with --generator DIR.")
+        self.max_audio_seconds = float(max_audio_seconds)
+        self.galleries: dict[str, Path] = {}
+        if SYNTHETIC_GALLERY.is_dir():
+            self.galleries["MEAD-3D synthetic (test split)"] = SYNTHETIC_GALLERY
+        for folder in galleries or []:
+            folder = Path(folder).expanduser().resolve()
+            if not folder.is_dir():
+                raise SystemExit(f"Gallery folder {folder} does not exist.")
+            self.galleries[folder.name or str(folder)] = folder
+        self.work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="expclip-app-"))
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.file_age_s = file_age_s
+        self.index_dir = Path(index_dir) if index_dir else None  # None: the library's cache (kept between runs)
+        atexit.register(shutil.rmtree, self.work, ignore_errors=True)
+        self._stills = ThreadPoolExecutor(1, thread_name_prefix="render")  # one GL context, one thread
+        self._renderers: dict[int, object] = {}
+        self._videos = ThreadPoolExecutor(1, thread_name_prefix="video")
+        self._manifold: dict | None = None
+        self._manifold_ready = threading.Event()
+        self._manifold_thread = threading.Thread(target=self._build_manifold, daemon=True, name="manifold")
+        self._manifold_thread.start()
+        self.examples = self._make_examples()
+        self.load_seconds = time.perf_counter() - started
+
+    # helpers -----------------------------------------------------------------------------------------
+    def request_dir(self) -> Path:
+        """A fresh folder for one request's files; folders older than ``file_age_s`` are removed."""
+        now = time.time()
+        for old in self.work.glob("req-*"):
+            try:
+                if now - old.stat().st_mtime > self.file_age_s:
+                    shutil.rmtree(old, ignore_errors=True)
+            except OSError:
+                pass
+        folder = self.work / f"req-{uuid.uuid4().hex[:12]}"
+        folder.mkdir()
+        return folder
+
+    def still(self, weights: np.ndarray, view: str = "front", size: int = 512) -> np.ndarray:
+        """One anti-aliased render on the app's render thread (an EGL context is current in one thread only)."""
+        return self._stills.submit(self._render_still, np.asarray(weights, np.float32), view, size).result()
+
+    def _render_still(self, weights: np.ndarray, view: str, size: int) -> np.ndarray:
+        from render.renderer import HeadRenderer
+
+        if size not in self._renderers:  # as render.renderer.render_still, but owned by this thread
+            self._renderers[size] = HeadRenderer(size=size, samples=4, background=(1.0, 1.0, 1.0))
+        return self._renderers[size].render(weights, view)
+
+    def video(self, sequences, path: Path, **kwargs) -> Path:
+        from render.video import render_video
+
+        return self._videos.submit(render_video, sequences, path, **kwargs).result()
+
+    def close(self) -> None:
+        for renderer in self._renderers.values():
+            self._stills.submit(renderer.close).result()
+        self._renderers.clear()
+        self._stills.shutdown(wait=False)
+        self._videos.shutdown(wait=False)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def _make_examples(self) -> dict[str, Path | None]:
+        """A rendered smiling face (image examples) and a short spoken sentence (speech examples)."""
+        folder = self.work / "examples"
+        folder.mkdir(exist_ok=True)
+        face = folder / "smile.png"
+        if not face.exists():
+            weights = arkit.from_dict({"mouthSmileLeft": 0.9, "mouthSmileRight": 0.9, "cheekSquintLeft": 0.5,
+                                       "cheekSquintRight": 0.5, "eyeSquintLeft": 0.3, "eyeSquintRight": 0.3})
+            Image.fromarray(self.still(weights)).save(face)
+        speech: Path | None = None
+        if TALKING_TEST_AUDIO.is_dir():
+            speech = next(iter(sorted(TALKING_TEST_AUDIO.glob("*.wav"))), None)
+        if speech is None and shutil.which("espeak-ng"):
+            speech = folder / "hello.wav"
+            subprocess.run(["espeak-ng", "-w", str(speech), "Hello there, this is a short test of the talking head."],
+                           capture_output=True, check=False, timeout=30)
+            speech = speech if speech.exists() and speech.stat().st_size > 1000 else None
+        return {"face": face, "speech": speech}
+
+    @staticmethod
+    def input_path(payload, what: str) -> str | None:
+        """A file input as gradio passes it unprocessed (a path or a FileData dict) → its path, or None."""
+        if payload is None or payload == "":
+            return None
+        if isinstance(payload, dict):
+            payload = payload.get("path") or payload.get("url")
+        if not isinstance(payload, str) or not payload:
+            raise ValueError(f"The {what} did not arrive; upload it again.")
+        return payload
+
+    # text → expression -------------------------------------------------------------------------------
+    def weights_from_text(self, prompt: str, intensity: float, second: str = "", blend: float = 0.5) -> np.ndarray:
+        prompt, second = (prompt or "").strip(), (second or "").strip()
+        if not prompt:
+            raise ValueError("Type a prompt first, e.g. 'a proud, beaming smile'.")
+        if second and 0.0 < blend:
+            if blend >= 1.0:
+                return self.text.weights(second, intensity)[0]
+            return self.text.blend([(prompt, 1.0 - blend), (second, blend)], intensity)
+        return self.text.weights(prompt, intensity)[0]
+
+    def outputs_for(self, weights: np.ndarray, name: str, extra: dict | None = None, three_quarter: bool = True):
+        """Renders, bar-chart table, AU text and the PNG/JSON/CSV downloads of one expression."""
+        folder = self.request_dir()
+        front = self.still(weights, "front")
+        side = self.still(weights, "three-quarter") if three_quarter else None
+        aus = self.text.explain(weights)
+        data = {"blendshapes": arkit.to_dict(weights), "aus": aus, **(extra or {})}
+        stem = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:40] or "expression"
+        png, js, csv = folder / f"{stem}.png", folder / f"{stem}.json", folder / f"{stem}.csv"
+        Image.fromarray(front).save(png)
+        js.write_text(json.dumps(data, indent=2))
+        arkit.write_csv(csv, weights[None])
+        return front, side, bar_table(weights), describe_aus(aus), data, [str(png), str(js), str(csv)]
+
+    @_friendly
+    def text_to_expression(self, prompt: str, intensity: float = 1.0, second_prompt: str = "", blend: float = 0.5):
+        weights = self.weights_from_text(prompt, float(intensity), second_prompt, float(blend))
+        extra = {"prompt": prompt, "intensity": float(intensity)}
+        if (second_prompt or "").strip():
+            extra.update(second_prompt=second_prompt, blend=float(blend))
+        return self.outputs_for(weights, prompt, extra)
+
+    # image → expression ------------------------------------------------------------------------------
+    @_friendly
+    def image_to_expression(self, photo, intensity: float = 1.0, method: str = "auto"):
+        path = self.input_path(photo, "photo")
+        if path is None:
+            raise ValueError("Upload a face photo or take one with the webcam first.")
+        name = Path(photo.get("orig_name") or path).name if isinstance(photo, dict) else Path(path).name
+        result = self.image.analyse(path, method=method or "auto", intensity=float(intensity), name=name)
+        from expclip.images import load_image
+
+        annotated = draw_face(load_image(path, name), result.face.box, result.face.points)
+        front, _, bars, aus, data, files = self.outputs_for(result.weights, Path(name).stem,
+                                                             {**result.to_json(), "source": name}, three_quarter=False)
+        notes = [f"Method: **{result.method}**" + (f" (fit error {result.fit_rms:.3f})" if result.fit_rms else "")]
+        notes += result.notes
+        return annotated, front, bars, aus + "\n\n" + "  \n".join(notes), data, files
+
+    # retrieval ---------------------------------------------------------------------------------------
+    def retrieval_problem(self) -> str | None:
+        if not self.image.has_projector:
+            return (f"Text → image retrieval needs an image projector (P_img), and the checkpoint {self.checkpoint.name} "
+                    "has none yet; train one with `python -m train.expclip fit-image` and start the app with "
+                    "--checkpoint pointing at it.")
+        if not self.galleries:
+            return ("No gallery is available: build the synthetic one with `python -m train.mead3d` or start the app "
+                    "with --gallery FOLDER.")
+        return None
+
+    @_friendly
+    def retrieve(self, query: str, k: float = 8, gallery: str | None = None, progress=gr.Progress()):  # noqa: B008 (gradio injects it)
+        from expclip.gallery import index_gallery, search
+
+        problem = self.retrieval_problem()
+        if problem:
+            raise Unavailable(problem)
+        if not (query or "").strip():
+            raise ValueError("Type the expression to look for, e.g. 'wide-eyed and gasping'.")
+        if not gallery:
+            gallery = next(iter(self.galleries))
+        if gallery not in self.galleries:
+            raise ValueError(f"Unknown gallery {gallery!r}; choose one of: {', '.join(self.galleries)}.")
+        progress(0.1, desc="Indexing the gallery (only new photos are embedded)")
+        cache = self.index_dir / re.sub(r"[^A-Za-z0-9]+", "-", gallery) if self.index_dir else None
+        report = index_gallery(self.galleries[gallery], self.image, progress=False, cache=cache)
+        progress(0.9, desc="Searching")
+        hits = search(report, self.text.embed([query])[0], int(k))
+        items = [(hit.path, f"#{rank}  {hit.score:.3f}  {Path(hit.path).name}") for rank, hit in enumerate(hits, 1)]
+        return items, report.summary()
+
+    # manifold ----------------------------------------------------------------------------------------
+    def _build_manifold(self) -> None:
+        try:
+            self._manifold = self.manifold_embedding()
+        except Exception as error:
+            log.exception("manifold failed")
+            self._manifold = {"problem": f"The manifold could not be computed ({error})."}
+        finally:
+            self._manifold_ready.set()
+
+    def manifold_embedding(self) -> dict:
+        """TEAD test expressions → E → 2-D (t-SNE, or PCA without scikit-learn), with their main emotion."""
+        import torch
+
+        from expclip.tead import read_jsonl
+
+        if not TEAD_TEST.exists():
+            return {"problem": f"The TEAD test split ({TEAD_TEST.relative_to(REPO)}) is missing; build it with "
+                               "`python -m train.tead build --annotator offline --size 50000 --seed 0 --out data/tead`."}
+        samples = read_jsonl(TEAD_TEST)
+        rng = np.random.default_rng(0)
+        chosen = sorted(rng.choice(len(samples), min(MANIFOLD_POINTS, len(samples)), replace=False))
+        samples = [samples[i] for i in chosen]
+        labels = [max(s.emotions, key=s.emotions.get) if s.emotions else (s.tags[0] if s.tags else "?")
+                  for s in samples]
+        with torch.inference_mode():
+            z = self.text.model.embed_expression(torch.tensor(np.stack([s.blendshapes for s in samples]))).numpy()
+        points, method = project_2d(z)
+        return {"z": z, "points": points, "labels": labels, "method": method}
+
+    def manifold(self, timeout: float | None = None) -> dict:
+        if not self._manifold_ready.wait(timeout):
+            raise Unavailable("The expression map is still being computed; try again in a few seconds.")
+        return self._manifold
+
+    def manifold_plot(self, marks: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        data = self.manifold()
+        if "problem" in data:
+            raise Unavailable(data["problem"])
+        marked = {}
+        for label, z in (marks or {}).items():  # place a prompt at its nearest TEAD neighbours
+            nearest = np.argsort(-(data["z"] @ z))[:5]
+            marked[label] = data["points"][nearest].mean(0)
+        return plot_manifold(data["points"], data["labels"], data["method"], marked)
+
+    @_friendly
+    def interpolate(self, prompt_a: str, prompt_b: str, steps: float = 6, progress=gr.Progress()):  # noqa: B008 (gradio injects it)
+        import torch
+
+        prompt_a, prompt_b = (prompt_a or "").strip(), (prompt_b or "").strip()
+        if not prompt_a or not prompt_b:
+            raise ValueError("Type two prompts to travel between, e.g. 'calm' and 'furious'.")
+        steps = int(steps)
+        if not 2 <= steps <= 12:
+            raise ValueError(f"Use 2–12 steps (got {steps}).")
+        z = self.text.embed([prompt_a, prompt_b]).float()
+        ts = torch.linspace(0, 1, 45)
+        path = slerp(z[0], z[1], ts)
+        frames = self.text.decode(path)
+        strip_idx = np.round(np.linspace(0, len(ts) - 1, steps)).astype(int)
+        progress(0.2, desc="Rendering the strip")
+        strip = np.concatenate([self.still(frames[i], "front", 256) for i in strip_idx], axis=1)
+        progress(0.5, desc="Rendering the video")
+        folder = self.request_dir()
+        clip = np.concatenate([frames, np.repeat(frames[-1:], 10, 0), frames[::-1], np.repeat(frames[:1], 10, 0)])
+        video = self.video([clip], folder / "interpolation.mp4", size=256)
+        try:
+            plot = self.manifold_plot({prompt_a: z[0].numpy(), prompt_b: z[1].numpy()})
+        except Unavailable as error:
+            plot, _ = None, error
+        return strip, str(video), plot
+
+    # speech → animation ------------------------------------------------------------------------------
+    @_friendly
+    def animate(self, audio, prompt: str = "", photo=None, intensity: float = 1.0, timeline: str = "",
+                compare: str = "", progress=gr.Progress()):  # noqa: B008 (gradio injects it)
+        from render.gltf import write_glb
+
+        if self.animator is None:
+            raise Unavailable(self.animator_problem)
+        path = self.input_path(audio, "recording")
+        if path is None:
+            raise ValueError("Upload or record some speech first.")
+        photo_path = self.input_path(photo, "photo")
+        prompt, timeline, compare = (prompt or "").strip(), (timeline or "").strip(), (compare or "").strip()
+        given = [n for n, v in (("a prompt", prompt), ("a photo", photo_path), ("a timeline", timeline),
+                                ("side-by-side prompts", compare)) if v]
+        if len(given) > 1:
+            raise ValueError(f"Give one style at a time; you gave {' and '.join(given)}.")
+        runs: list[tuple[str, dict]]
+        if compare:
+            prompts = [p.strip() for p in re.split(r"[;\n|]", compare) if p.strip()]
+            if not 2 <= len(prompts) <= 4:
+                raise ValueError("For side by side, give 2–4 prompts separated by ';', e.g. 'calm; furious'.")
+            runs = [(p, {"prompt": p}) for p in prompts]
+        elif timeline:
+            runs = [(timeline, {"timeline": parse_timeline(timeline)})]
+        elif photo_path:
+            runs = [("photo", {"image": photo_path})]
+        else:
+            runs = [(prompt or "neutral", {"prompt": prompt})]
+        progress(0.05, desc="Generating the animation")
+        clips = [self.animator.animate(path, intensity=float(intensity), max_seconds=self.max_audio_seconds, **style)
+                 for _, style in runs]
+        folder = self.request_dir()
+        wav = folder / "speech.wav"
+        write_wav(wav, clips[0].audio, clips[0].sample_rate)
+        progress(0.3, desc="Rendering the video")
+        captions = [name for name, _ in runs] if len(runs) > 1 else None
+        video = self.video([c.frames for c in clips], folder / "animation.mp4", fps=clips[0].fps, audio=wav,
+                           captions=captions)
+        progress(0.9, desc="Writing the exports")
+        files = [str(video)]
+        for i, (clip, (name, _)) in enumerate(zip(clips, runs)):
+            stem = "animation" if len(runs) == 1 else f"animation-{i + 1}"
+            arkit.write_csv(folder / f"{stem}.csv", clip.frames, live_link_face=True, fps=clip.fps)
+            (folder / f"{stem}.json").write_text(json.dumps(clip.to_json()))
+            write_glb(folder / f"{stem}.glb", clip.frames, fps=clip.fps)
+            files += [str(folder / f"{stem}.{ext}") for ext in ("csv", "json", "glb")]
+        notes = sorted({n for c in clips for n in c.notes})
+        summary = f"{clips[0].seconds:.1f} s at {clips[0].fps:g} fps" + "".join(f"  \n{n}" for n in notes)
+        return str(video), files, summary
+
+    # model panel -------------------------------------------------------------------------------------
+    def model_markdown(self) -> str:
+        rows = [f"- **ExpCLIP**: `{display(self.checkpoint)}` (embedding {self.text.model.config.embed_dim}-d)",
+                f"- **Text encoder**: `{self.text.encoder.name}`",
+                "- **Image path**: " + (f"projector P_img over `{self.image.encoder.name}`" if self.image.has_projector
+                                        else "landmark fitting (this checkpoint has no image projector)")]
+        if self.animator is not None:
+            rows += [f"- **Speech generator**: `{display(self.generator_dir)}`",
+                     f"- **Audio front end**: `{self.animator.audio_encoder.name}`"]
+        else:
+            rows.append(f"- **Speech generator**: not loaded. {self.animator_problem}")
+        rows.append(f"- Longest recording accepted: {self.max_audio_seconds:g} s; models loaded in "
+                    f"{self.load_seconds:.1f} s.")
+        return "\n".join(rows)
+
+    def model_cards(self) -> list[tuple[str, str]]:
+        cards = []
+        for folder in (self.checkpoint, self.generator_dir):
+            card = folder / "README.md"
+            if card.exists():
+                cards.append((f"Model card: {display(folder)}", card.read_text(encoding="utf-8")))
+        return cards
+
+
+# ------------------------------------------------------------------------------------------ thin helpers
+
+def display(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def bar_table(weights: np.ndarray) -> pd.DataFrame:
+    """The 52 weights as rows (blendshape, weight, region), grouped by region for the bar chart."""
+    order = [name for names in GROUPS.values() for name in names]
+    return pd.DataFrame({"blendshape": order, "weight": [round(float(weights[arkit.INDEX[n]]), 4) for n in order],
+                         "region": [REGION[n] for n in order]})
+
+
+def describe_aus(aus: dict[str, float]) -> str:
+    from expclip.facs import parse_code
+
+    if not aus:
+        return "**Likely Action Units**: none (a neutral face)."
+    lines = []
+    for key, value in aus.items():
+        code = parse_code(key)
+        side = {"L": "left ", "R": "right "}.get(code.side or "", "")
+        lines.append(f"- AU{key}: {side}{code.unit.name.lower()} ({value:.2f})")
+    return "**Likely Action Units**\n" + "\n".join(lines)
+
+
+def draw_face(image: np.ndarray, box, points: np.ndarray) -> np.ndarray:
+    """The photo with the face box and the 478 landmarks drawn on it."""
+    picture = Image.fromarray(image).convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    scale = max(picture.size) / 512
+    draw.rectangle(list(box), outline=(0, 200, 80), width=max(2, int(3 * scale)))
+    r = max(1.0, 1.2 * scale)
+    for x, y in points[:, :2]:
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=(255, 60, 60))
+    return np.asarray(picture)
+
+
+def slerp(a, b, ts):
+    """Spherical interpolation between unit vectors ``a`` and ``b`` at ``ts`` → ``(len(ts), D)``."""
+    import torch
+
+    a, b = torch.nn.functional.normalize(a, dim=-1), torch.nn.functional.normalize(b, dim=-1)
+    omega = torch.arccos((a * b).sum().clamp(-1 + 1e-6, 1 - 1e-6))
+    if omega < 1e-4:
+        return a.expand(len(ts), -1).clone()
+    ts = ts[:, None]
+    return (torch.sin((1 - ts) * omega) * a + torch.sin(ts * omega) * b) / torch.sin(omega)
+
+
+def project_2d(z: np.ndarray) -> tuple[np.ndarray, str]:
+    """t-SNE of ``z (N, D)`` when scikit-learn is installed, else PCA (numpy SVD)."""
+    try:
+        from sklearn.manifold import TSNE
+    except ImportError:
+        centred = z - z.mean(0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        return (centred @ vt[:2].T).astype(np.float32), "PCA"
+    points = TSNE(2, perplexity=30, init="pca", random_state=0, max_iter=500).fit_transform(z)
+    return points.astype(np.float32), "t-SNE"
+
+
+def plot_manifold(points: np.ndarray, labels: list[str], method: str, marked: dict[str, np.ndarray]) -> np.ndarray:
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    names, counts = np.unique(labels, return_counts=True)
+    top = [names[i] for i in np.argsort(-counts)[:MANIFOLD_COLOURED]]
+    figure = Figure(figsize=(7, 6), dpi=90)
+    axes = figure.subplots()
+    labels = np.asarray(labels)
+    rest = ~np.isin(labels, top)
+    axes.scatter(points[rest, 0], points[rest, 1], s=5, c="#cccccc", label="other")
+    colours = matplotlib.colormaps["tab20"]
+    for i, name in enumerate(top):
+        mask = labels == name
+        axes.scatter(points[mask, 0], points[mask, 1], s=6, color=colours(i % 20), label=name)
+    for label, (x, y) in marked.items():
+        axes.scatter([x], [y], marker="*", s=300, c="black", edgecolors="white", zorder=5)
+        axes.annotate(label[:30], (x, y), textcoords="offset points", xytext=(8, 8), fontsize=10, weight="bold")
+    if len(marked) == 2:
+        (x0, y0), (x1, y1) = marked.values()
+        axes.plot([x0, x1], [y0, y1], "k--", lw=1)
+    axes.set_title(f"TEAD test expressions, {method} of E's embeddings, coloured by main emotion", fontsize=9)
+    axes.set_xticks([])
+    axes.set_yticks([])
+    axes.legend(fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1, 0.5))
+    figure.tight_layout()
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def parse_timeline(text: str) -> list[tuple[float, str]]:
+    """"0:calm; 4.5:furious" → [(0.0, "calm"), (4.5, "furious")] (or a sentence saying what is wrong)."""
+    entries = []
+    for part in (p.strip() for p in re.split(r"[;\n]", text) if p.strip()):
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*s?\s*:\s*(.+)", part)
+        if not match:
+            raise ValueError(f"Timeline entry {part!r} is not 'seconds: prompt'; write e.g. '0: calm; 4.5: furious'.")
+        entries.append((float(match.group(1)), match.group(2).strip()))
+    return entries
+
+
+def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> Path:
+    import wave
+
+    data = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(data.tobytes())
+    return path
+
+
+# ------------------------------------------------------------------------------------------------ the UI
+
+def _weights_outputs(with_side: bool = True):
+    with gr.Row():
+        front = gr.Image(label="Front", type="numpy", format="png", interactive=False)
+        side = gr.Image(label="Three-quarter", type="numpy", format="png", interactive=False) if with_side else None
+    bars = gr.BarPlot(x="blendshape", y="weight", color="region", label="Weights by region", y_lim=[0, 1],
+                      x_label_angle=-60, sort=None, height=300)
+    aus = gr.Markdown()
+    with gr.Accordion("Weights (JSON)", open=False):
+        data = gr.JSON(label="Weights")
+    files = gr.File(label="Downloads (PNG, JSON, CSV)", file_count="multiple", interactive=False)
+    return front, side, bars, aus, data, files
+
+
+def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", **app_options) -> gr.Blocks:
+    """The demo's Blocks; ``app`` holds the loaded models (a new :class:`DemoApp` from ``app_options`` if not given).
+
+    ``cache_examples``: True computes the examples of the text, image and manifold tabs at launch,
+    "lazy" on their first click, False never (retrieval and speech examples are never cached: they
+    depend on the gallery's and the recording's files).
+    """
+    app = app or DemoApp(**app_options)
+    cache = {"cache_examples": bool(cache_examples), "cache_mode": "lazy" if cache_examples == "lazy" else "eager"}
+    with gr.Blocks(title="ExpCLIP", delete_cache=(1800, 3600)) as demo:
+        gr.Markdown("# ExpCLIP\nText, photos and speech → 52 ARKit blendshapes on the ICT-FaceKit head. "
+                    "Every button is also an API endpoint (see *Use via API* at the bottom).")
+        with gr.Tab("Text → Expression"):
+            with gr.Row():
+                with gr.Column(scale=1):
+                    prompt = gr.Textbox(label="Prompt", placeholder="a proud, beaming smile")
+                    intensity = gr.Slider(0, 2, value=1, step=0.05, label="Intensity")
+                    with gr.Accordion("Blend with a second prompt", open=False):
+                        second = gr.Textbox(label="Second prompt", placeholder="surprise")
+                        blend = gr.Slider(0, 1, value=0.5, step=0.05, label="Share of the second prompt")
+                    go = gr.Button("Make the face", variant="primary")
+                with gr.Column(scale=2):
+                    front, side, bars, aus, data, files = _weights_outputs()
+            text_outputs = [front, side, bars, aus, data, files]
+            text_inputs = [prompt, intensity, second, blend]
+            gr.Examples(TEXT_EXAMPLES, text_inputs, text_outputs, fn=app.text_to_expression,
+                        **cache)
+            go.click(app.text_to_expression, text_inputs, text_outputs, api_name="text_to_expression",
+                     concurrency_limit=4, concurrency_id="text")
+            prompt.submit(app.text_to_expression, text_inputs, text_outputs, api_visibility="private",
+                          concurrency_limit=4, concurrency_id="text")
+
+        with gr.Tab("Image → Expression"):
+            with gr.Row():
+                with gr.Column(scale=1):
+                    photo = gr.Image(label="Face photo", type="filepath", sources=["upload", "webcam"])
+                    image_intensity = gr.Slider(0, 2, value=1, step=0.05, label="Intensity")
+                    method = gr.Radio(["auto", "fit", "projector"], value="auto", label="Method",
+                                      info="auto: the checkpoint's image projector if it has one, else landmark fitting")
+                    go_image = gr.Button("Read the expression", variant="primary")
+                    annotated = gr.Image(label="Face found (box and landmarks)", type="numpy", interactive=False)
+                with gr.Column(scale=2):
+                    head, _, image_bars, image_aus, image_data, image_files = _weights_outputs(with_side=False)
+            image_outputs = [annotated, head, image_bars, image_aus, image_data, image_files]
+            gr.Examples([[str(app.examples["face"]), 1.0, "auto"]], [photo, image_intensity, method], image_outputs,
+                        fn=app.image_to_expression, **cache)
+            # unprocessed inputs: a PDF named .jpg reaches the library, which says what is wrong in one sentence
+            go_image.click(app.image_to_expression, [photo, image_intensity, method], image_outputs,
+                           api_name="image_to_expression", preprocess=False, concurrency_limit=2)
+
+        with gr.Tab("Text → Image retrieval"):
+            problem = app.retrieval_problem()
+            if problem:
+                gr.Markdown(f"**Not available with this checkpoint.** {problem}")
+            with gr.Row():
+                query = gr.Textbox(label="Look for", placeholder="wide-eyed and gasping", scale=3)
+                k = gr.Slider(1, 32, value=8, step=1, label="k", scale=1)
+                gallery_choice = gr.Dropdown(list(app.galleries), value=next(iter(app.galleries), None),
+                                             label="Gallery", scale=2)
+            go_retrieve = gr.Button("Search", variant="primary", interactive=problem is None)
+            hits = gr.Gallery(label="Closest faces (rank, cosine score, file)", columns=4, height="auto")
+            index_note = gr.Markdown()
+            go_retrieve.click(app.retrieve, [query, k, gallery_choice], [hits, index_note], api_name="retrieve",
+                              concurrency_limit=1)
+            if not problem:
+                gr.Examples([["wide-eyed and gasping", 8, next(iter(app.galleries))]], [query, k, gallery_choice],
+                            [hits, index_note], fn=app.retrieve, cache_examples=False)
+
+        with gr.Tab("Speech → Animation"):
+            if app.animator is None:
+                gr.Markdown(f"**Not available.** {app.animator_problem}")
+            with gr.Row():
+                with gr.Column(scale=1):
+                    audio = gr.Audio(label="Speech", type="filepath", sources=["upload", "microphone"], format=None)
+                    speech_prompt = gr.Textbox(label="Style prompt", placeholder="quietly furious")
+                    speech_intensity = gr.Slider(0, 2, value=1, step=0.05, label="Intensity")
+                    with gr.Accordion("Other styles: a photo, a timeline, side by side", open=False):
+                        style_photo = gr.Image(label="Reference photo", type="filepath", sources=["upload", "webcam"])
+                        timeline = gr.Textbox(label="Emotion timeline (seconds: prompt)",
+                                              placeholder="0: calm; 4.5: furious")
+                        compare = gr.Textbox(label="Side by side: 2–4 prompts", placeholder="calm; furious; sad")
+                    go_speech = gr.Button("Animate", variant="primary", interactive=app.animator is not None)
+                    gr.Markdown(f"Recordings up to {app.max_audio_seconds:g} s are accepted.")
+                with gr.Column(scale=2):
+                    video = gr.Video(label="Animation (with sound)", interactive=False)
+                    speech_files = gr.File(label="Downloads (mp4, Live Link Face CSV, JSON, GLB)",
+                                           file_count="multiple", interactive=False)
+                    speech_notes = gr.Markdown()
+            speech_inputs = [audio, speech_prompt, style_photo, speech_intensity, timeline, compare]
+            speech_outputs = [video, speech_files, speech_notes]
+            go_speech.click(app.animate, speech_inputs, speech_outputs, api_name="animate", preprocess=False,
+                            concurrency_limit=1)
+            if app.animator is not None and app.examples["speech"] is not None:
+                speech = str(app.examples["speech"])
+                gr.Examples([[speech, "quietly furious", None, 1.0, "", ""],
+                             [speech, "", None, 1.0, "0: calm; 1.5: furious", ""],
+                             [speech, "", None, 1.0, "", "calm; furious"]],
+                            speech_inputs, speech_outputs, fn=app.animate, cache_examples=False)
+
+        with gr.Tab("Expression manifold"):
+            with gr.Row():
+                with gr.Column(scale=1):
+                    prompt_a = gr.Textbox(label="From", value="calm")
+                    prompt_b = gr.Textbox(label="To", value="furious")
+                    steps = gr.Slider(2, 12, value=6, step=1, label="Faces in the strip")
+                    go_interp = gr.Button("Interpolate", variant="primary")
+                    interp_video = gr.Video(label="Interpolation", interactive=False)
+                with gr.Column(scale=2):
+                    manifold = gr.Image(label="Expression map", type="numpy", interactive=False)
+            strip = gr.Image(label="Interpolation strip", type="numpy", interactive=False)
+            interp_outputs = [strip, interp_video, manifold]
+            gr.Examples([["calm", "furious", 6], ["sad", "overjoyed", 6], ["disgust", "surprise", 5]],
+                        [prompt_a, prompt_b, steps], interp_outputs, fn=app.interpolate,
+                        **cache)
+            go_interp.click(app.interpolate, [prompt_a, prompt_b, steps], interp_outputs, api_name="interpolate",
+                            concurrency_limit=1)
+
+            def show_map():
+                try:
+                    return app.manifold_plot()
+                except Unavailable as error:
+                    gr.Warning(str(error))
+                    return None
+
+            demo.load(show_map, None, manifold, api_visibility="private")
+
+        with gr.Tab("Model"):
+            gr.Markdown(app.model_markdown())
+            for title, card in app.model_cards():
+                with gr.Accordion(title, open=False):
+                    gr.Markdown(card)
+    demo.expclip_app = app
     return demo
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="ExpCLIP demo")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0: every interface)")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--share", action="store_true", help="also serve through a public Gradio link")
-    args = parser.parse_args()
-    build_demo().queue(default_concurrency_limit=2).launch(
-        server_name=args.host, server_port=args.port, share=args.share
-    )
+    parser.add_argument("--checkpoint", help="ExpCLIP checkpoint folder (default: checkpoints/expclip-small)")
+    parser.add_argument("--generator", help="speech generator checkpoint (default: checkpoints/generator-small)")
+    parser.add_argument("--gallery", action="append", default=[], help="a folder of face photos for retrieval "
+                        "(repeatable)")
+    parser.add_argument("--max-audio-seconds", type=float, default=DEFAULT_MAX_AUDIO_SECONDS,
+                        help="longest recording the speech tab accepts")
+    parser.add_argument("--max-file-size", default=DEFAULT_MAX_FILE_SIZE, help="largest upload, e.g. 25mb")
+    parser.add_argument("--no-cache-examples", action="store_true", help="compute examples on first click instead")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    app = DemoApp(args.checkpoint, args.generator, args.gallery, args.max_audio_seconds)
+    demo = build_demo(app, cache_examples="lazy" if args.no_cache_examples else True)
+    demo.queue(default_concurrency_limit=2, max_size=64).launch(
+        server_name=args.host, server_port=args.port, share=args.share, max_file_size=args.max_file_size)
 
 
 if __name__ == "__main__":

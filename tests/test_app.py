@@ -1,22 +1,225 @@
-"""The placeholder demo builds and its handler renders the head."""
+"""The demo launched on a loopback port and driven through ``gradio_client``: every named endpoint with
+small inputs made here, and bad inputs answered with one sentence while the app stays up.
+
+The released ExpCLIP has no image projector and the released generator may be mid-training, so the
+app is started with two checkpoints made here: the released ExpCLIP plus an untrained ``P_img``, and
+an untrained tiny generator. They test the plumbing, not the quality.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
+import socket
+import subprocess
+import wave
+from pathlib import Path
 
-import gradio as gr
+import numpy as np
+import pytest
+import torch
+from PIL import Image
 
-import app
-from expclip.arkit import BLENDSHAPE_NAMES
+gr = pytest.importorskip("gradio")
+from gradio_client import Client, handle_file
+
+import app as demo_app
+from expclip import arkit
+
+RELEASED = Path(__file__).resolve().parents[1] / "checkpoints" / "expclip-small"
 
 
-def test_build_demo_returns_blocks():
-    assert isinstance(app.build_demo(), gr.Blocks)
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
-def test_render_blendshapes_handler(rig):
-    values = [0.0] * len(BLENDSHAPE_NAMES)
-    values[BLENDSHAPE_NAMES.index("jawOpen")] = 0.6
-    image, text = app.render_blendshapes("front", *values)
-    assert image.shape == (512, 512, 3)
-    assert json.loads(text)["blendshapes"]["jawOpen"] == 0.6
+def _wav(path: Path, samples: np.ndarray, rate: int = 16_000) -> Path:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+def _speech(path: Path, text: str) -> Path:
+    if shutil.which("espeak-ng"):
+        subprocess.run(["espeak-ng", "-w", str(path), text], check=True, capture_output=True, timeout=30)
+        return path
+    t = np.arange(int(1.5 * 16_000)) / 16_000  # a voiced-like tone with a syllable rhythm
+    return _wav(path, 0.3 * np.sin(2 * np.pi * 140 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)))
+
+
+def _checkpoints(root: Path) -> tuple[Path, Path]:
+    """The released ExpCLIP with an untrained landmark projector, and an untrained tiny generator."""
+    from expclip.checkpoint import load_model, read_config, save_checkpoint
+    from expclip.generator import Generator, GeneratorConfig
+    from expclip.landmarks import NUM_LANDMARKS
+    from expclip.model import ExpCLIP, ExpCLIPConfig
+
+    torch.manual_seed(0)
+    released = load_model(RELEASED)
+    config = ExpCLIPConfig(**{**released.config.to_dict(), "image_encoder": "landmarks",
+                              "image_dim": NUM_LANDMARKS * 3})
+    model = ExpCLIP(config)
+    model.load_state_dict(released.state_dict(), strict=False)
+    expclip_dir = save_checkpoint(root / "expclip", model, {}, read_config(RELEASED).get("training", {}))
+    generator = Generator(GeneratorConfig(audio_encoder="logmel", audio_dim=240, width=32, heads=2, decoder_layers=1,
+                                          max_distance=16, expression_encoder=config.to_dict()))
+    generator.style_encoder.load_state_dict(model.expression_encoder.state_dict())
+    return expclip_dir, save_checkpoint(root / "generator", generator, {})
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, rig) -> dict[str, Path]:
+    from render.renderer import render_still
+
+    root = tmp_path_factory.mktemp("app")
+    gallery = root / "gallery"
+    gallery.mkdir()
+    faces = {"smile": {"mouthSmileLeft": 1, "mouthSmileRight": 1}, "open": {"jawOpen": 0.8, "eyeWideLeft": 0.7,
+             "eyeWideRight": 0.7}, "frown": {"browDownLeft": 1, "browDownRight": 1, "mouthFrownLeft": 0.8}}
+    for name, weights in faces.items():
+        Image.fromarray(render_still(arkit.from_dict(weights))).save(gallery / f"{name}.png")
+    expclip_dir, generator_dir = _checkpoints(root)
+    (root / "report.jpg").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
+    Image.new("RGB", (320, 240), (120, 160, 200)).save(root / "sky.png")
+    (root / "corrupt.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt garbage that is not audio" * 4)
+    return {"root": root, "gallery": gallery, "face": gallery / "smile.png", "expclip": expclip_dir,
+            "generator": generator_dir, "pdf": root / "report.jpg", "sky": root / "sky.png",
+            "speech": _speech(root / "speech.wav", "Hello there."), "corrupt": root / "corrupt.wav",
+            "silent": _wav(root / "silent.wav", np.zeros(16_000)),
+            "long": _wav(root / "long.wav", 0.1 * np.sin(np.arange(6 * 16_000) * 0.05))}
+
+
+@pytest.fixture(scope="module")
+def served(files, tmp_path_factory, monkeypatch_module):
+    monkeypatch_module.setenv("GRADIO_EXAMPLES_CACHE", str(tmp_path_factory.mktemp("examples-cache")))
+    app = demo_app.DemoApp(files["expclip"], files["generator"], [files["gallery"]], max_audio_seconds=5,
+                           work_dir=files["root"] / "work", index_dir=files["root"] / "indexes")
+    demo = demo_app.build_demo(app, cache_examples=False)
+    port = _free_port()
+    demo.queue(default_concurrency_limit=2).launch(server_name="127.0.0.1", server_port=port,
+                                                   prevent_thread_lock=True, quiet=True)
+    try:
+        yield app, Client(f"http://127.0.0.1:{port}/", verbose=False)
+    finally:
+        demo.close()
+        app.close()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def _path(value) -> Path:
+    return Path(value["video"] if isinstance(value, dict) and "video" in value else value)
+
+
+def _refused(client: Client, endpoint: str, *args, match: str) -> str:
+    with pytest.raises(Exception) as caught:
+        client.predict(*args, api_name=endpoint)
+    message = str(caught.value)
+    assert match.lower() in message.lower(), message
+    return message
+
+
+def test_endpoints_are_named(served) -> None:
+    _, client = served
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/text_to_expression", "/image_to_expression", "/retrieve", "/interpolate", "/animate"} <= names
+
+
+def test_text_to_expression(served) -> None:
+    _, client = served
+    front, side, _bars, aus, data, downloads = client.predict("a proud, beaming smile", 1.0, "surprise", 0.3,
+                                                              api_name="/text_to_expression")
+    assert Image.open(front).size == (512, 512) and Image.open(side).size == (512, 512)
+    assert set(data["blendshapes"]) == set(arkit.BLENDSHAPE_NAMES) and data["second_prompt"] == "surprise"
+    assert "Action Units" in aus
+    suffixes = sorted(Path(f).suffix for f in downloads)
+    assert suffixes == [".csv", ".json", ".png"]
+    saved = json.loads(Path(next(f for f in downloads if f.endswith(".json"))).read_text())
+    assert saved["blendshapes"] == data["blendshapes"]
+    _refused(client, "/text_to_expression", "   ", 1.0, "", 0.5, match="Type a prompt")
+
+
+def test_image_to_expression(served, files) -> None:
+    _, client = served
+    annotated, head, _bars, notes, data, downloads = client.predict(
+        handle_file(str(files["face"])), 1.0, "fit", api_name="/image_to_expression")
+    assert Image.open(annotated).size == (512, 512) and Image.open(head).size == (512, 512)
+    assert data["method"] == "fit" and data["source"] == "smile.png"
+    smile = data["blendshapes"]["mouthSmileLeft"] + data["blendshapes"]["mouthSmileRight"]
+    assert smile > 2 * (data["blendshapes"]["mouthFrownLeft"] + data["blendshapes"]["mouthFrownRight"])
+    assert len(downloads) == 3 and "fit" in notes
+    _refused(client, "/image_to_expression", handle_file(str(files["pdf"])), 1.0, "auto", match="not an image")
+    _refused(client, "/image_to_expression", handle_file(str(files["sky"])), 1.0, "auto", match="face")
+
+
+def test_retrieve(served) -> None:
+    app, client = served
+    hits, summary = client.predict("a big happy smile", 2, "gallery", api_name="/retrieve")
+    assert len(hits) == 2 and "Indexed 3 faces" in summary
+    assert all(Path(h["image"]).exists() and h["caption"].startswith(f"#{i}") for i, h in enumerate(hits, 1))
+    _refused(client, "/retrieve", "", 2, "gallery", match="expression to look for")
+    image = app.image
+    app.image = type(image)()  # a checkpoint without P_img: the tab says so instead of failing
+    try:
+        _refused(client, "/retrieve", "smile", 2, "gallery", match="image projector")
+    finally:
+        app.image = image
+
+
+def test_interpolate(served) -> None:
+    _, client = served
+    strip, video, _plot = client.predict("calm", "furious", 4, api_name="/interpolate")
+    assert Image.open(strip).size == (4 * 256, 256)
+    assert _path(video).stat().st_size > 1000
+    _refused(client, "/interpolate", "calm", "", 4, match="two prompts")
+
+
+def test_animate_and_exports(served, files) -> None:
+    _, client = served
+    video, downloads, notes = client.predict(handle_file(str(files["speech"])), "quietly furious", None, 1.0, "", "",
+                                             api_name="/animate")
+    assert _path(video).stat().st_size > 1000 and "fps" in notes
+    by_suffix = {Path(f).suffix: Path(f) for f in downloads}
+    assert set(by_suffix) == {".mp4", ".csv", ".json", ".glb"}
+    assert by_suffix[".csv"].read_text().startswith("Timecode,BlendShapeCount,")
+    assert by_suffix[".glb"].read_bytes()[:4] == b"glTF"
+    frames = json.loads(by_suffix[".json"].read_text())["frames"]
+    assert len(frames) > 10 and set(frames[0]) == set(arkit.BLENDSHAPE_NAMES)
+
+
+def test_animate_side_by_side_and_timeline(served, files) -> None:
+    _, client = served
+    speech = handle_file(str(files["speech"]))
+    video, downloads, _ = client.predict(speech, "", None, 1.0, "", "calm; furious", api_name="/animate")
+    assert sum(f.endswith(".glb") for f in downloads) == 2 and _path(video).exists()
+    video, downloads, _ = client.predict(speech, "", None, 1.0, "0: calm; 0.5: furious", "", api_name="/animate")
+    assert _path(video).exists()
+    _refused(client, "/animate", speech, "", None, 1.0, "calm then furious", "", match="seconds: prompt")
+
+
+def test_bad_audio_is_refused_and_the_app_stays_up(served, files) -> None:
+    _, client = served
+    _refused(client, "/animate", handle_file(str(files["corrupt"])), "calm", None, 1.0, "", "", match="not")
+    _refused(client, "/animate", handle_file(str(files["long"])), "calm", None, 1.0, "", "", match="5 s, the limit")
+    _refused(client, "/animate", None, "calm", None, 1.0, "", "", match="speech first")
+    _, _, notes = client.predict(handle_file(str(files["silent"])), "calm", None, 1.0, "", "", api_name="/animate")
+    assert "silent" in notes
+    front, *_ = client.predict("joy", 1.0, "", 0.5, api_name="/text_to_expression")
+    assert Path(front).exists()
+
+
+def test_helpers() -> None:
+    assert demo_app.parse_timeline("0:calm; 4.5 : furious") == [(0.0, "calm"), (4.5, "furious")]
+    table = demo_app.bar_table(np.linspace(0, 1, 52, dtype=np.float32))
+    assert len(table) == 52 and list(table["region"].unique()) == list(arkit.GROUPS)
+    points, method = demo_app.project_2d(np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32))
+    assert points.shape == (60, 2) and method in ("t-SNE", "PCA")
