@@ -217,10 +217,14 @@ class DemoApp:
         data = {"blendshapes": arkit.to_dict(weights), "aus": aus, **(extra or {})}
         stem = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:40] or "expression"
         png, js, csv = folder / f"{stem}.png", folder / f"{stem}.json", folder / f"{stem}.csv"
-        Image.fromarray(front).save(png)
+        Image.fromarray(front).save(png, compress_level=1)  # paths, not arrays: gradio need not encode again
+        if side is not None:
+            side_png = folder / f"{stem}-three-quarter.png"
+            Image.fromarray(side).save(side_png, compress_level=1)
+            side = str(side_png)
         js.write_text(json.dumps(data, indent=2))
         arkit.write_csv(csv, weights[None])
-        return front, side, bar_table(weights), describe_aus(aus), data, [str(png), str(js), str(csv)]
+        return str(png), side, bar_table(weights), describe_aus(aus), data, [str(png), str(js), str(csv)]
 
     @_friendly
     def text_to_expression(self, prompt: str, intensity: float = 1.0, second_prompt: str = "", blend: float = 0.5):
@@ -698,8 +702,9 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="ExpCLIP demo")
-    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (0.0.0.0: every interface)")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        help="address to serve on (0.0.0.0: every interface; Spaces sets GRADIO_SERVER_NAME)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     parser.add_argument("--share", action="store_true", help="also serve through a public Gradio link")
     parser.add_argument("--checkpoint", help="ExpCLIP checkpoint folder (default: checkpoints/expclip-small)")
     parser.add_argument("--generator", help="speech generator checkpoint (default: checkpoints/generator-small)")

@@ -1,6 +1,15 @@
 """Run every benchmark: ``python -m benchmarks`` (``make bench``)."""
 
-from benchmarks import bench_audio, bench_export, bench_expclip, bench_generator, bench_images, bench_render, bench_tead
+from benchmarks import (
+    bench_app,
+    bench_audio,
+    bench_expclip,
+    bench_export,
+    bench_generator,
+    bench_images,
+    bench_render,
+    bench_tead,
+)
 
 if __name__ == "__main__":
     bench_render.main()
@@ -10,3 +19,4 @@ if __name__ == "__main__":
     bench_images.main()
     bench_audio.main()
     bench_generator.main()
+    bench_app.main()

@@ -104,7 +104,7 @@ def served(files, tmp_path_factory, monkeypatch_module):
     demo.queue(default_concurrency_limit=2).launch(server_name="127.0.0.1", server_port=port,
                                                    prevent_thread_lock=True, quiet=True)
     try:
-        yield app, Client(f"http://127.0.0.1:{port}/", verbose=False)
+        yield app, Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(files["root"] / "client"))
     finally:
         demo.close()
         app.close()
