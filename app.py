@@ -21,7 +21,9 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -716,6 +718,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-cache-examples", action="store_true", help="compute examples on first click instead")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that atexit removes the temp folder
     app = DemoApp(args.checkpoint, args.generator, args.gallery, args.max_audio_seconds)
     demo = build_demo(app, cache_examples="lazy" if args.no_cache_examples else True)
     demo.queue(default_concurrency_limit=2, max_size=64).launch(
