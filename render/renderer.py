@@ -22,8 +22,8 @@ import os
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -424,10 +424,29 @@ class HeadRenderer:
         self.close()
 
 
-@lru_cache(maxsize=4)
+_THREAD_RENDERERS = threading.local()
+
+
 def shared_renderer(size: int = 512, samples: int = 4, transparent: bool = False) -> HeadRenderer:
-    """A process-wide renderer per setting, so repeated stills stay warm (white background)."""
-    return HeadRenderer(size=size, samples=samples, background=None if transparent else (1.0, 1.0, 1.0))
+    """A renderer per thread and setting, so repeated stills stay warm (white background).
+
+    Per thread because an EGL context belongs to the thread that made it: another thread drawing
+    with it fails (EGL_BAD_ACCESS), and servers such as Gradio answer requests on worker threads.
+    """
+    renderers = getattr(_THREAD_RENDERERS, "by_setting", None)
+    if renderers is None:
+        renderers = _THREAD_RENDERERS.by_setting = {}
+    key = (size, samples, transparent)
+    if key not in renderers:
+        renderers[key] = HeadRenderer(size=size, samples=samples, background=None if transparent else (1.0, 1.0, 1.0))
+    return renderers[key]
+
+
+def close_thread_renderers() -> None:
+    """Close the shared renderers of the calling thread (call it before a worker thread ends)."""
+    for renderer in getattr(_THREAD_RENDERERS, "by_setting", {}).values():
+        renderer.close()
+    _THREAD_RENDERERS.by_setting = {}
 
 
 def render_still(weights: np.ndarray, view: str = "front", size: int = 512, transparent: bool = False) -> np.ndarray:

@@ -122,3 +122,22 @@ def test_bad_arguments_are_explained(rig, renderer):
         HeadRenderer(rig, size=5)
     with pytest.raises(RenderError, match="use 0, 2, 4 or 8"):
         HeadRenderer(rig, samples=3)
+
+
+def test_render_still_works_from_several_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from render.renderer import close_thread_renderers, render_still
+
+    weights = np.zeros(52, np.float32)
+
+    def draw_twice(_: int) -> list[np.ndarray]:
+        try:
+            return [render_still(weights, size=64), render_still(weights, size=64)]
+        finally:
+            close_thread_renderers()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        images = [image for pair in pool.map(draw_twice, range(2)) for image in pair]
+    assert all(image.shape == (64, 64, 3) for image in images)
+    assert all(np.array_equal(images[0], image) for image in images[1:])
