@@ -446,7 +446,9 @@ def search(index: GalleryIndex | IndexReport | str | Path, query: torch.Tensor |
     if not len(index):
         return []
     rows = index.embeddings.astype(np.float64)
-    scores = rows @ vector / np.maximum(np.linalg.norm(rows, axis=1), 1e-12)
+    # Rounded so that copies of one photo tie exactly: their embeddings can differ in the last bits
+    # with the batch they were embedded in.
+    scores = np.round(rows @ vector / np.maximum(np.linalg.norm(rows, axis=1), 1e-12), 6)
     paths = np.array([e.path for e in index.entries])
     order = np.lexsort((paths, -scores))[:k]
     return [Hit(index.absolute(index.entries[i]), float(scores[i]), index.entries[i].box) for i in order]

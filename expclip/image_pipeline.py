@@ -11,7 +11,10 @@ Two paths give the 52 weights:
   needs a checkpoint trained with ``python -m train.expclip fit-image``;
 * ``fit``: the landmarks fitted directly with the rig (:mod:`expclip.fitting`).
 
-``auto`` uses the projector when the checkpoint has one, else the fit.
+``auto`` uses the projector when the checkpoint has one, else the fit. The decoder makes left and
+right nearly alike (its training faces rarely differ), so ``auto`` also fits the landmarks and adds
+the fit's left–right difference to each paired shape: a wink stays one eye, a smirk one corner
+(``method`` then reads ``projector+fit``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from expclip import arkit
 from expclip.checkpoint import load_model, read_config
 from expclip.encoders import create_encoder
 from expclip.image_encoders import FrozenImageEncoder
@@ -44,8 +48,6 @@ class ImageResult:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        from expclip import arkit
-
         result = {
             "method": self.method,
             "blendshapes": arkit.to_dict(self.weights),
@@ -98,12 +100,12 @@ class ImageToExpression:
         if method == "projector" and not self.has_projector:
             raise ValueError("This checkpoint has no image projector; use method 'fit' or train one with "
                              "`python -m train.expclip fit-image`.")
+        from expclip.fitting import default_fitter
+
         image, face = self.detect(source, name)
         notes = list(face.notes)
         rms = None
         if method == "fit" or (method == "auto" and not self.has_projector):
-            from expclip.fitting import default_fitter
-
             fitted = default_fitter().fit(face.points)
             weights, used, rms = fitted.weights, "fit", fitted.rms
         else:
@@ -111,6 +113,10 @@ class ImageToExpression:
                 z = self.embed_faces([image], [face])
                 weights = self.model.decode(z.to(next(self.model.parameters()).device)).cpu().numpy()[0]
             used = "projector"
+            if method == "auto":
+                fitted = default_fitter().fit(face.points)
+                weights = weights + (fitted.weights - arkit.mirror(fitted.weights)) / 2  # left–right difference only
+                used, rms = "projector+fit", fitted.rms
         weights = np.clip(np.asarray(weights, np.float32) * intensity, 0.0, 1.0)
         return ImageResult(weights, used, face, rms, notes)
 

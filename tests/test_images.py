@@ -176,13 +176,22 @@ def test_fitter_reads_renders(renderer, truth: dict, checks) -> None:
 
 
 @pytest.mark.skipif(not FACES.is_dir(), reason="EXPCLIP_ASSET_MIRROR/faces (real photos) is not available")
-def test_real_photos_mirror_their_expressions() -> None:
-    """On the five Yale subjects: smiles, open mouths, closed eyes and winks read as such."""
-    fitter = default_fitter()
+@pytest.mark.parametrize("path", ["fit", "released auto"])
+def test_real_photos_mirror_their_expressions(path: str) -> None:
+    """On the five Yale subjects: smiles, open mouths, closed eyes and winks read as such, by the fitter
+    alone and by the released checkpoint's default path (its image projector plus the fit's asymmetry)."""
+    if path == "fit":
+        fitter = default_fitter()
+        read = lambda image: fitter.fit(detect(image).points).weights  # noqa: E731
+    else:
+        from expclip.image_pipeline import load_image_pipeline
+
+        pipe = load_image_pipeline()
+        assert pipe.has_projector
+        read = lambda image: pipe.analyse(image).weights  # noqa: E731
 
     def fit(subject: str, expression: str) -> dict[str, float]:
-        face = detect(FACES / f"yale_subject{subject}.{expression}.gif")
-        return dict(zip(BLENDSHAPE_NAMES, fitter.fit(face.points).weights.tolist()))
+        return dict(zip(BLENDSHAPE_NAMES, read(FACES / f"yale_subject{subject}.{expression}.gif").tolist()))
 
     subjects = ("04", "06", "08", "13", "15")
     smile = jaw = blink = wink = 0

@@ -149,7 +149,7 @@ def test_fit_image_writes_an_extended_checkpoint_and_the_clis_use_it(base_checkp
                   "--png", str(tmp_path / "r.png"), "--size", "128")
     assert result.returncode == 0, result.stderr
     payload = json.loads((tmp_path / "r.json").read_text())
-    assert payload["method"] == "projector" and len(payload["face_box"]) == 4 and len(payload["blendshapes"]) == 52
+    assert payload["method"] == "projector+fit" and len(payload["face_box"]) == 4 and len(payload["blendshapes"]) == 52
     assert Image.open(tmp_path / "r.png").height == 128
 
     gallery = synthetic / "images" / "test"
