@@ -21,7 +21,10 @@ import pytest
 pytest.importorskip("gradio")
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (requirements-dev.txt)")
 
-from test_app import files, monkeypatch_module, served  # noqa: E402,F401 (the launched app and its inputs)
+import test_app
+
+# the launched app and its inputs, shared with the gradio_client tests (one instance per module)
+files, served, monkeypatch_module = test_app.files, test_app.served, test_app.monkeypatch_module
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
