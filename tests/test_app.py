@@ -1,9 +1,9 @@
 """The demo launched on a loopback port and driven through ``gradio_client``: every named endpoint with
 small inputs made here, and bad inputs answered with one sentence while the app stays up.
 
-The released ExpCLIP has no image projector and the released generator may be mid-training, so the
-app is started with two checkpoints made here: the released ExpCLIP plus an untrained ``P_img``, and
-an untrained tiny generator. They test the plumbing, not the quality.
+The app is started with two checkpoints made here, so that the tests do not depend on the released
+ones: the released ExpCLIP plus an untrained ``P_img``, and an untrained tiny generator. They test
+the plumbing, not the quality (tests/test_released_*.py test the released models).
 """
 
 from __future__ import annotations
