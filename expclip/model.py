@@ -11,8 +11,11 @@
   for hundreds of steps); the transformers model how shapes combine.
 * ``P_text`` and ``P_img`` (:class:`Projector`): MLPs from frozen text features (B, text_dim) or
   image features (B, image_dim) to (B, D), L2-normalised, so text, images and expressions share
-  one space. ``P_img`` exists when the config names an image encoder; it is trained after the
-  rest, with E and D frozen (``python -m train.expclip fit-image``).
+  one space. ``P_text`` can be wider than ``P_img`` and be made of residual blocks
+  (``text_projector_hidden``, ``text_projector_blocks``): it carries the hard part of the mapping,
+  many phrasings of one face, and the 3-layer MLP of the first releases underfitted it. ``P_img``
+  exists when the config names an image encoder; it is trained after the rest, with E and D frozen
+  (``python -m train.expclip fit-image``).
 
 Frozen encoders live outside the model (:mod:`expclip.encoders`); the model sees their features.
 """
@@ -41,6 +44,8 @@ class ExpCLIPConfig:
     ff_mult: int = 4
     dropout: float = 0.1
     projector_hidden: int = 512
+    text_projector_hidden: int = 0  # P_text's width; 0: projector_hidden
+    text_projector_blocks: int = 0  # 0: P_text is the 3-layer MLP of P_img; n: n pre-norm residual MLP blocks
     image_encoder: str | None = None
     image_dim: int = 0
 
@@ -99,18 +104,40 @@ class ExpressionDecoder(nn.Module):
 
 
 class Projector(nn.Module):
-    """P_text / P_img: frozen features (B, in_dim) → unit embeddings (B, embed_dim)."""
+    """P_text / P_img: frozen features (B, in_dim) → unit embeddings (B, embed_dim).
 
-    def __init__(self, config: ExpCLIPConfig, in_dim: int) -> None:
+    ``blocks == 0``: Linear → GELU → Dropout → Linear → GELU → Linear (width ``hidden``).
+    ``blocks > 0``: Linear into width ``hidden``, then ``blocks`` pre-norm residual blocks
+    (LayerNorm → Linear to 2·hidden → GELU → Dropout → Linear back, added to the input), LayerNorm, Linear out.
+    """
+
+    def __init__(self, config: ExpCLIPConfig, in_dim: int, hidden: int = 0, blocks: int = 0) -> None:
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(in_dim, config.projector_hidden), nn.GELU(), nn.Dropout(config.dropout),
-            nn.Linear(config.projector_hidden, config.projector_hidden), nn.GELU(),
-            nn.Linear(config.projector_hidden, config.embed_dim),
+        hidden = hidden or config.projector_hidden
+        self.blocks = None
+        if blocks == 0:
+            self.net = nn.Sequential(
+                nn.Linear(in_dim, hidden), nn.GELU(), nn.Dropout(config.dropout),
+                nn.Linear(hidden, hidden), nn.GELU(),
+                nn.Linear(hidden, config.embed_dim),
+            )
+            return
+        self.input = nn.Linear(in_dim, hidden)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.LayerNorm(hidden), nn.Linear(hidden, 2 * hidden), nn.GELU(), nn.Dropout(config.dropout),
+                          nn.Linear(2 * hidden, hidden))
+            for _ in range(blocks)
         )
+        self.norm = nn.LayerNorm(hidden)
+        self.output = nn.Linear(hidden, config.embed_dim)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return nn.functional.normalize(self.net(features), dim=-1)
+        if self.blocks is None:
+            return nn.functional.normalize(self.net(features), dim=-1)
+        hidden = self.input(features)
+        for block in self.blocks:
+            hidden = hidden + block(hidden)
+        return nn.functional.normalize(self.output(self.norm(hidden)), dim=-1)
 
 
 class ExpCLIP(nn.Module):
@@ -121,7 +148,8 @@ class ExpCLIP(nn.Module):
         self.config = config
         self.expression_encoder = ExpressionEncoder(config)
         self.decoder = ExpressionDecoder(config)
-        self.text_projector = Projector(config, config.text_dim)
+        self.text_projector = Projector(config, config.text_dim, config.text_projector_hidden,
+                                        config.text_projector_blocks)
         self.image_projector = Projector(config, config.image_dim) if config.image_encoder else None
 
     def embed_expression(self, weights: torch.Tensor) -> torch.Tensor:

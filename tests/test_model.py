@@ -70,6 +70,28 @@ def test_checkpoint_round_trip_rebuilds_from_config(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "metrics.json").read_text()) == {"test_ae_mse": 0.5}
 
 
+def test_residual_text_projector_is_wider_than_the_image_projector_and_round_trips(tmp_path: Path) -> None:
+    import dataclasses
+
+    config = dataclasses.replace(TINY, text_projector_hidden=24, text_projector_blocks=2, image_encoder="landmarks",
+                                 image_dim=12)
+    torch.manual_seed(2)
+    model = ExpCLIP(config).eval()
+    assert len(model.text_projector.blocks) == 2 and model.text_projector.input.out_features == 24
+    assert model.image_projector.blocks is None and model.image_projector.net[0].out_features == 32
+    text = torch.randn(3, 16)
+    z = model.embed_text(text)
+    assert z.shape == (3, 8)
+    torch.testing.assert_close(z.norm(dim=1), torch.ones(3))
+    save_checkpoint(tmp_path, model, {})
+    back = load_model(tmp_path)
+    assert back.config == config
+    torch.testing.assert_close(back.embed_text(text), z)
+    plain = ExpCLIP(TINY)  # blocks 0: the 3-layer MLP of the first releases, same parameter names
+    assert {n for n, _ in plain.text_projector.named_parameters()} == {
+        "net.0.weight", "net.0.bias", "net.3.weight", "net.3.bias", "net.5.weight", "net.5.bias"}
+
+
 def test_mismatched_or_missing_checkpoints_are_named(tmp_path: Path) -> None:
     save_checkpoint(tmp_path, ExpCLIP(TINY), {})
     config = json.loads((tmp_path / "config.json").read_text())
