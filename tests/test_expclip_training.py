@@ -16,7 +16,8 @@ import yaml
 from expclip import arkit, facs
 from expclip.encoders import PromptError
 from expclip.pipeline import load
-from train.expclip.data import au_name_text
+from expclip.tead import TeadSample
+from train.expclip.data import au_name_text, build_text_table, sample_looks
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -32,6 +33,45 @@ def test_au_name_texts_list_every_au_or_the_strongest_as_people_type_them() -> N
     one_sided = au_name_text({"L12": 0.5, "6": 0.3}, np.random.default_rng([0, 3]))
     assert one_sided == "AU12 (lip corner puller, left) + AU6 (cheek raiser)"
     assert au_name_text({}, np.random.default_rng(0)) == "no action units, neutral face"
+
+
+def _sample(transcript: str, situation: str, emotions: dict | None = None) -> TeadSample:
+    return TeadSample(transcript=transcript, tags=["furious", "anger"], aus={"4": 0.8}, au_text="brows lowered",
+                      situation=situation, blendshapes=np.zeros(52, dtype=np.float32), emotions=emotions or {})
+
+
+def test_looks_are_found_in_transcripts_and_third_person_situations() -> None:
+    angry = _sample("Me rn: face like thunder!", "A man says that his boss shouted, steam coming out of his ears.",
+                    {"anger": 0.9})
+    assert sample_looks(angry) == ["face like thunder", "steam coming out of my ears"]
+    assert sample_looks(_sample("Over the moon!! #joy", "A woman explains that she won.")) == ["over the moon"]
+    assert sample_looks(_sample("I'm furious, my boss shouted.", "A man says his boss shouted.")) == []
+    assert sample_looks(_sample("my jaw clenchedness", "A man is thinking.")) == []  # whole words only
+
+
+def test_the_look_source_adds_the_look_alone_as_a_training_text() -> None:
+    samples = [_sample("So angry, face like thunder.", "A man explains that it rained.", {"anger": 0.9}),
+               _sample("So angry.", "A man explains that it rained.", {"anger": 0.9})]
+    table = build_text_table(samples, ("transcript", "situation", "look"))
+    assert [[table.texts[r] for r in row[:n]] for row, n in zip(table.rows, table.counts)] == [
+        ["So angry, face like thunder.", "A man explains that it rained.", "face like thunder"],
+        ["So angry.", "A man explains that it rained."]]
+    assert build_text_table(samples, ("look",)).counts.tolist() == [1, 1]  # no look: the transcript
+
+
+def test_source_shares_give_a_source_to_that_share_of_the_samples() -> None:
+    samples = [_sample(f"So angry {i}, face like thunder.", f"A man explains that {i} went wrong.", {"anger": 0.9})
+               for i in range(400)]
+    full = build_text_table(samples, ("transcript", "situation", "look"))
+    half = build_text_table(samples, ("transcript", "situation", "look"), shares={"situation": 0.5, "look": 0.0})
+    assert len(full.texts) == 801 and full.counts.tolist() == [3] * 400
+    situations = sum(t.startswith("A man") for t in half.texts)
+    assert 160 < situations < 240 and "face like thunder" not in half.texts
+    assert half.texts[:1] == ["So angry 0, face like thunder."] and set(half.counts) == {1, 2}
+    with pytest.raises(ValueError, match="and shares for \\['mood'\\]"):
+        build_text_table(samples, ("transcript",), shares={"mood": 0.5})
+    with pytest.raises(ValueError, match="Training text sources must be chosen from .*look; got \\['mood'\\]"):
+        build_text_table(samples, ("mood",))
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -62,12 +102,17 @@ def test_loss_drops_and_the_run_resumes(trained) -> None:
     rows = list(csv.DictReader((out / "log.csv").open()))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]  # the second command trained only epoch 4
     assert "Resuming from epoch 3 of 4" in trained["resumed"].stdout + trained["resumed"].stderr
-    losses = [float(r["train_total"]) for r in rows]
-    assert losses[-1] < 0.7 * losses[0]
-    assert float(rows[-1]["train_ae"]) < float(rows[0]["train_ae"])
+    # The faces get better: reconstruction and text → weights MSE drop. (L_emb, and with it the total, can rise
+    # for a while: its target E(b) starts nearly collapsed, so early alignment is easy, and spreads out as E learns.)
+    assert float(rows[-1]["train_ae"]) < 0.8 * float(rows[0]["train_ae"])
+    assert float(rows[-1]["train_cross"]) < 0.9 * float(rows[0]["train_cross"])
+    assert float(rows[-1]["test_cross_mse"]) < float(rows[0]["test_cross_mse"])
     metrics = json.loads((out / "metrics.json").read_text())
     config = json.loads((out / "config.json").read_text())
     assert metrics["epoch"] == 4 and config["model"]["width"] == 32 and config["training"]["epochs"] == 4
+    # Timing for the model card: the first command encoded every text from an empty cache, the resumed one none.
+    assert metrics["encoded_texts"] == metrics["distinct_texts"] > 360 and metrics["feature_seconds"] > 0
+    assert metrics["steps"] == 4 * 11 and metrics["seconds_per_step"] > 0
     assert {p.name for p in out.iterdir()} >= {"model.safetensors", "config.json", "metrics.json", "training-state"}
 
 

@@ -2,27 +2,36 @@
 
 Candidates are the sources' texts (for half of the samples the AU text names the AUs by FACS number
 and name instead: all of them, or the strongest few the way people type them, "AU4 + AU23", "brow
-lowerer and lip tightener"), and augmented rewrites. Text augmentation cannot run per step when text features are
+lowerer and lip tightener"), the source ``look`` (the knowledge base's looks that the sample's transcript
+or situation contains, on their own: "face like thunder", so that a look typed alone is learnt as that
+face rather than through the emotion words and events around it), and augmented rewrites. Text augmentation cannot run per step when text features are
 cached, so each sample gets ``augment_variants`` EDA rewrites of its transcript and situation up
 front; their features are cached like the originals and drawn like any other candidate text.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Sequence
+from functools import lru_cache
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from expclip import facs
-from expclip.tead import TeadSample
+from expclip.emotions import KnowledgeBase, load_knowledge_base
+from expclip.tead import TEXT_SOURCES, TeadSample
 from train.augment import BlendshapeAugment, TextAugment
+from train.tead.offline import third_person
+
+LOOK_SOURCE = "look"  # derived from the transcript and situation, not a field of the sample
 
 AUGMENTED_SOURCES = ("transcript", "situation")
 AU_NAME_SHARE = 0.5  # how often a sample's AU text names the AUs (``au_name_text``) instead of describing them
 FULL_NAME_LIST_SHARE = 0.4  # how often the AU-name text lists every AU; otherwise the 1-3 strongest
+SHARE_STREAM = 1_000_003  # random stream of the source shares, apart from the EDA rewrites' [seed, i, k]
 STRONGEST_COUNTS = ((1, 2, 3), (0.2, 0.45, 0.35))
 AU_STYLES = ("AU{n}{paren}", "{name}{paren}", "AU{n} ({name}{comma})")  # paren: " (left)", comma: ", left"
 AU_JOINS = (" + ", " and ", ", ")
@@ -54,6 +63,37 @@ def au_name_text(aus: dict[str, float], rng: np.random.Generator) -> str:
     return _and_join(parts) if join == " and " else join.join(parts)
 
 
+@lru_cache(maxsize=4)
+def _look_patterns(kb: KnowledgeBase) -> dict[str | None, tuple[re.Pattern, dict[str, str]]]:
+    """Per emotion (and for all of them, key None): one pattern for its looks in the first person and in
+    the third ("her jaw clenched"), and the look each written form stands for."""
+    def compiled(looks) -> tuple[re.Pattern, dict[str, str]]:
+        forms: dict[str, str] = {}
+        for look in looks:
+            for form in (look, *(third_person(look, p) for p in ("she", "he", "they"))):
+                forms.setdefault(form.lower(), look)
+        alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+        return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)"), forms
+
+    patterns: dict[str | None, tuple[re.Pattern, dict[str, str]]] = {e.name: compiled(e.looks) for e in kb.emotions}
+    patterns[None] = compiled([look for e in kb.emotions for look in e.looks])
+    return patterns
+
+
+def sample_looks(sample: TeadSample, kb: KnowledgeBase | None = None) -> list[str]:
+    """The knowledge base's looks written in ``sample``'s transcript or situation, as the knowledge base
+    words them (first person): ``"Me rn: on cloud nine!"`` → ``["on cloud nine"]``. Only the looks of
+    the sample's emotions are searched when it names them (fast), else every look."""
+    patterns = _look_patterns(kb or load_knowledge_base())
+    text = f"{sample.transcript}\n{sample.situation}".lower()
+    names = [name for name in sample.emotions if name in patterns] or [None]
+    found: list[str] = []
+    for name in names:
+        pattern, forms = patterns[name]
+        found += [forms[form] for form in pattern.findall(text)]
+    return list(dict.fromkeys(found))
+
+
 @dataclass
 class TextTable:
     """Unique texts, and for each sample the rows of its candidate texts: ``rows`` (N, K), -1 = none."""
@@ -64,16 +104,32 @@ class TextTable:
 
 
 def build_text_table(samples: Sequence[TeadSample], sources: Sequence[str], augment_variants: int = 0,
-                     seed: int = 0, augment: TextAugment | None = None) -> TextTable:
+                     seed: int = 0, augment: TextAugment | None = None,
+                     shares: Mapping[str, float] | None = None) -> TextTable:
+    """The candidate texts of each sample. ``shares`` gives a source to only that share of the samples
+    (``{"situation": 0.5}``): fewer distinct texts to encode, at the cost of some variety."""
+    unknown = [s for s in [*sources, *(shares or {})] if s not in (*TEXT_SOURCES, LOOK_SOURCE)]
+    if unknown or not sources:
+        raise ValueError(f"Training text sources must be chosen from {', '.join((*TEXT_SOURCES, LOOK_SOURCE))}; "
+                         f"got {list(sources)}{f' and shares for {list(shares)}' if shares else ''}.")
+    shares = dict(shares or {})
+    if not all(0.0 <= v <= 1.0 for v in shares.values()):
+        raise ValueError(f"Source shares must be between 0 and 1; got {shares}.")
     if augment_variants and augment is None:
         augment = TextAugment()
+    fields = [s for s in sources if s != LOOK_SOURCE]
     index: dict[str, int] = {}
     per_sample: list[list[int]] = []
     for i, sample in enumerate(samples):
-        candidates = [sample.text(source) or sample.transcript for source in sources]
+        candidates = [sample.text(source) or sample.transcript for source in fields]
         rng = np.random.default_rng([seed, i])
-        if "au_text" in sources and rng.random() < AU_NAME_SHARE:  # so that "AU4 and AU23" prompts work
-            candidates[list(sources).index("au_text")] = au_name_text(sample.aus, rng)
+        if "au_text" in fields and rng.random() < AU_NAME_SHARE:  # so that "AU4 and AU23" prompts work
+            candidates[fields.index("au_text")] = au_name_text(sample.aus, rng)
+        draws = np.random.default_rng([seed, i, SHARE_STREAM]).random(len(sources))
+        candidates = [text for text, source, draw in zip(candidates, fields, draws) if draw < shares.get(source, 1.0)]
+        if LOOK_SOURCE in sources and draws[-1] < shares.get(LOOK_SOURCE, 1.0):
+            candidates += sample_looks(sample)
+        candidates = candidates or [sample.transcript]  # sources: [look] alone, and a sample without one
         for k in range(augment_variants):
             eda_rng = np.random.default_rng([seed, i, k])
             candidates += [augment(sample.text(s), eda_rng) for s in AUGMENTED_SOURCES if s in sources and sample.text(s)]

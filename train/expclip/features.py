@@ -32,6 +32,7 @@ class FeatureCache:
         self.encoder = encoder
         self.dim = encoder.dim
         self.rows: dict[str, int] = {}
+        self.encoded = 0  # texts this object has encoded (the rest came from the cache)
         index = self.dir / "index.jsonl"
         if index.exists():
             for line in index.read_text(encoding="utf-8").splitlines():
@@ -75,3 +76,4 @@ class FeatureCache:
                     self.rows[text_key(text)] = row
                     index.write(json.dumps({"sha1": text_key(text), "row": row}) + "\n")
                 index.flush()
+                self.encoded += len(chunk)

@@ -52,7 +52,8 @@ class FitConfig:
     lambda_emb: float = 10.0
     lambda_cross: float = 10.0
     lambda_contrastive: float = 0.0
-    sources: tuple = TEXT_SOURCES
+    sources: tuple = TEXT_SOURCES  # and/or "look": the knowledge base's looks in the transcript or situation, alone
+    source_shares: dict = field(default_factory=dict)  # {source: share of the samples that get its text}, else all
     text_augment_variants: int = 1
     blendshape_augment: bool = True
     seed: int = 0
@@ -105,12 +106,16 @@ def fit(config: FitConfig, progress: bool = True) -> dict:
     test_samples = read_samples(config.data, "test")
     encoder = create_encoder(model_config.text_encoder, config.text_encoder_weights, device=accelerator.device)
     cache = FeatureCache(config.feature_cache, encoder, config.text_encoder_weights or "")
-    table = build_text_table(train_samples, config.sources, config.text_augment_variants, config.seed)
+    table = build_text_table(train_samples, config.sources, config.text_augment_variants, config.seed,
+                             shares=config.source_shares)
     main = accelerator.is_main_process
+    caching_began = time.perf_counter()
     with accelerator.main_process_first():  # one process encodes; the others read the cache
         features = cache.features(table.texts, progress=progress and main)
         test_features = torch.from_numpy(cache.features([s.transcript for s in test_samples],
                                                         progress=progress and main).astype(np.float32))
+    caching = {"feature_seconds": time.perf_counter() - caching_began, "encoded_texts": cache.encoded}
+    distinct_texts = len(set(table.texts).union(s.transcript for s in test_samples))
     del encoder
     test_weights = torch.from_numpy(np.stack([s.blendshapes for s in test_samples]))
 
@@ -131,6 +136,8 @@ def fit(config: FitConfig, progress: bool = True) -> dict:
         accelerator.load_state(str(state_dir))
         saved = json.loads(progress_file.read_text())
         start_epoch, elapsed = saved["epoch"] + 1, saved.get("seconds", 0.0)
+        earlier = saved.get("caching", {})  # a resumed run adds what this one encoded to the first run's
+        caching = {k: earlier.get(k, 0) + v for k, v in caching.items()}
         accelerator.print(f"Resuming from epoch {start_epoch} of {config.epochs} ({state_dir}).")
     training_record = {"command": "python -m train.expclip fit", **config_to_dict(config),
                        "text_encoder": model_config.text_encoder}
@@ -155,14 +162,17 @@ def fit(config: FitConfig, progress: bool = True) -> dict:
         unwrapped = accelerator.unwrap_model(model)
         metrics = {"epoch": epoch + 1, **train_means,
                    **validation_losses(unwrapped, test_features.to(accelerator.device), test_weights.to(accelerator.device)),
-                   "train_seconds": round(elapsed, 1), "train_samples": len(train_samples),
+                   "train_seconds": round(elapsed, 1), "steps": (epoch + 1) * len(loader),
+                   "seconds_per_step": round(elapsed / ((epoch + 1) * len(loader)), 3),
+                   "feature_seconds": round(caching["feature_seconds"], 1), "encoded_texts": caching["encoded_texts"],
+                   "distinct_texts": distinct_texts, "train_samples": len(train_samples),
                    "device": str(accelerator.device), "processes": accelerator.num_processes}
         accelerator.wait_for_everyone()
         accelerator.save_state(str(state_dir))
         if main:
             save_checkpoint(out, unwrapped, metrics, training_record)
             _append_log(out / "log.csv", metrics)
-            progress_file.write_text(json.dumps({"epoch": epoch, "seconds": elapsed}))
+            progress_file.write_text(json.dumps({"epoch": epoch, "seconds": elapsed, "caching": caching}))
             accelerator.print(f"epoch {epoch + 1}: loss {metrics['train_total']:.4f}, test ae MSE "
                               f"{metrics['test_ae_mse']:.5f}, cross MSE {metrics['test_cross_mse']:.5f}")
     return metrics
