@@ -153,3 +153,26 @@ def _load(path: Path) -> KnowledgeBase:
         for i, group in enumerate(data.get("lexicon", []))
     )
     return KnowledgeBase(emotions, lexicon)
+
+
+class EmotionPrototypes:
+    """The face of each category's main AU prototype (through the AU rule), and the nearest one to a face."""
+
+    def __init__(self, kb: KnowledgeBase | None = None) -> None:
+        import numpy as np
+
+        from expclip import facs
+
+        self.kb = kb or load_knowledge_base()
+        self.names = list(self.kb.names)
+        self.faces = np.stack([facs.aus_to_blendshapes(self.kb[n].prototypes[0]) for n in self.names])
+
+    def category(self, word: str) -> str | None:
+        """The category a tag or label belongs to (``None`` when none does)."""
+        emotion = self.kb.category_of(word) if word else None
+        return emotion.name if emotion is not None else None
+
+    def nearest(self, faces) -> list[str]:
+        """Faces ``(N, 52)`` → the category whose prototype face is nearest each (squared distance)."""
+        distances = ((faces[:, None, :] - self.faces[None]) ** 2).sum(-1)
+        return [self.names[i] for i in distances.argmin(1)]

@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from expclip import facs
 from expclip.checkpoint import load_model, read_config
-from expclip.emotions import load_knowledge_base
+from expclip.emotions import EmotionPrototypes
 from expclip.encoders import create_encoder
 from expclip.tead import TeadSample, read_samples
 from train.expclip.features import FeatureCache
@@ -31,19 +30,14 @@ def _recall(scores: np.ndarray, ks=(1, 5, 10)) -> dict[str, float]:
 
 
 def _emotion_accuracy(predicted: np.ndarray, samples: list[TeadSample]) -> tuple[float, int]:
-    kb = load_knowledge_base()
-    names = list(kb.names)
-    prototypes = np.stack([facs.aus_to_blendshapes(kb[n].prototypes[0]) for n in names])
-    truth, keep = [], []
-    for i, sample in enumerate(samples):
-        category = next((kb.category_of(t) for t in sample.tags[:1] if kb.category_of(t)), None)
-        if category is not None:
-            truth.append(names.index(category.name))
-            keep.append(i)
+    """Share of the samples with a known first-tag emotion whose face is nearest that emotion's prototype."""
+    prototypes = EmotionPrototypes()
+    truth = [next((prototypes.category(t) for t in s.tags[:1] if prototypes.category(t)), None) for s in samples]
+    keep = [i for i, category in enumerate(truth) if category is not None]
     if not keep:
         return float("nan"), 0
-    distances = ((predicted[keep, None, :] - prototypes[None]) ** 2).sum(-1)
-    return float((distances.argmin(1) == np.array(truth)).mean()), len(keep)
+    guesses = prototypes.nearest(predicted[keep])
+    return float(np.mean([g == truth[i] for g, i in zip(guesses, keep)])), len(keep)
 
 
 def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:

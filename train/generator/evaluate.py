@@ -20,10 +20,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from expclip import clips, facs
+from expclip import clips
 from expclip.animation import Animator, load_animator
 from expclip.arkit import INDEX
-from expclip.emotions import load_knowledge_base
+from expclip.emotions import EmotionPrototypes
 from expclip.losses import LIP_SHAPES
 
 JAW = INDEX["jawOpen"]
@@ -54,24 +54,6 @@ def fit_envelope_gain(directory: str | Path, records: list[clips.ClipRecord]) ->
     x, y = np.concatenate(envelopes), np.concatenate(jaws)
     gain, offset = np.polyfit(x, y, 1)
     return float(gain), float(offset)
-
-
-class EmotionPrototypes:
-    """Nearest emotion prototype (the AU rule applied to each category's main prototype) of (N, 52) faces."""
-
-    def __init__(self) -> None:
-        kb = load_knowledge_base()
-        self.kb = kb
-        self.names = list(kb.names)
-        self.faces = np.stack([facs.aus_to_blendshapes(kb[n].prototypes[0]) for n in self.names])
-
-    def category(self, label: str) -> str | None:
-        emotion = self.kb.category_of(label) if label else None
-        return emotion.name if emotion is not None else None
-
-    def nearest(self, faces: np.ndarray) -> list[str]:
-        distances = ((faces[:, None, :] - self.faces[None]) ** 2).sum(-1)
-        return [self.names[i] for i in distances.argmin(1)]
 
 
 @torch.no_grad()
