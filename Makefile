@@ -17,10 +17,14 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $@
 
-# Debian packages from packages.txt: installed when run as root, else named in a clear error.
+# Debian packages from packages.txt (the app's; Hugging Face Spaces reads it too) and, for the tests,
+# packages-dev.txt: installed when run as root, else named in a clear error.
+PACKAGE_LISTS := packages.txt
+test: PACKAGE_LISTS := packages.txt packages-dev.txt
+
 system-packages:
-	@command -v dpkg >/dev/null || { echo "No dpkg here: install the packages in packages.txt by hand." >&2; exit 0; }; \
-	missing=$$(for p in $$(grep -v '^#' packages.txt); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@command -v dpkg >/dev/null || { echo "No dpkg here: install the packages in $(PACKAGE_LISTS) by hand." >&2; exit 0; }; \
+	missing=$$(for p in $$(cat $(PACKAGE_LISTS) | grep -v '^#'); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian packages: $$missing"; \

@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
@@ -40,13 +41,13 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 from expclip import arkit
+from demo_data import DemoData
 from expclip.arkit import GROUPS
 
 log = logging.getLogger("expclip.app")
 
 REPO = Path(__file__).resolve().parent
-SYNTHETIC_GALLERY = REPO / "data" / "mead3d-synthetic" / "images" / "test"
-TEAD_TEST = REPO / "data" / "tead" / "test.jsonl"
+SYNTHETIC_GALLERY = "MEAD-3D synthetic (test split)"
 TALKING_TEST_AUDIO = REPO / "data" / "talking" / "audio" / "test"
 DEFAULT_MAX_AUDIO_SECONDS = 120.0
 DEFAULT_MAX_FILE_SIZE = "25mb"
@@ -88,12 +89,14 @@ class DemoApp:
     def __init__(self, checkpoint: str | Path | None = None, generator: str | Path | None = None,
                  galleries: list[str | Path] | None = None, max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS,
                  work_dir: str | Path | None = None, file_age_s: float = 3600.0,
-                 index_dir: str | Path | None = None) -> None:
+                 index_dir: str | Path | None = None, data: DemoData | None = None) -> None:
         import expclip
         from expclip.image_pipeline import load_image_pipeline
         from expclip.pipeline import default_checkpoint
+        from render.rig import ensure_rig
 
         started = time.perf_counter()
+        ensure_rig()  # a no-op once built (`make demo` builds it; a Space builds it at its first start)
         self.checkpoint = Path(checkpoint) if checkpoint else default_checkpoint()
         self.text = expclip.load(self.checkpoint)
         self.image = load_image_pipeline(self.checkpoint)
@@ -108,9 +111,8 @@ class DemoApp:
                                      "`python -m train.generator fit --config train/configs/generator_small.yaml` "
                                      "or start the app with --generator DIR.")
         self.max_audio_seconds = float(max_audio_seconds)
-        self.galleries: dict[str, Path] = {}
-        if SYNTHETIC_GALLERY.is_dir():
-            self.galleries["MEAD-3D synthetic (test split)"] = SYNTHETIC_GALLERY
+        self.data = data or DemoData()
+        self.galleries: dict[str, Path | None] = {SYNTHETIC_GALLERY: None}  # None: self.data's, maybe not built yet
         for folder in galleries or []:
             folder = Path(folder).expanduser().resolve()
             if not folder.is_dir():
@@ -126,8 +128,8 @@ class DemoApp:
         self._videos = ThreadPoolExecutor(1, thread_name_prefix="video")
         self._manifold: dict | None = None
         self._manifold_ready = threading.Event()
-        self._manifold_thread = threading.Thread(target=self._build_manifold, daemon=True, name="manifold")
-        self._manifold_thread.start()
+        self._background = threading.Thread(target=self._prepare_data, daemon=True, name="demo-data")
+        self._background.start()
         self.examples = self._make_examples()
         self.load_seconds = time.perf_counter() - started
 
@@ -259,9 +261,6 @@ class DemoApp:
             return (f"Text → image retrieval needs an image projector (P_img), and the checkpoint {self.checkpoint.name} "
                     "has none yet; train one with `python -m train.expclip fit-image` and start the app with "
                     "--checkpoint pointing at it.")
-        if not self.galleries:
-            return ("No gallery is available: build the synthetic one with `python -m train.mead3d` or start the app "
-                    "with --gallery FOLDER.")
         return None
 
     @_friendly
@@ -277,16 +276,22 @@ class DemoApp:
             gallery = next(iter(self.galleries))
         if gallery not in self.galleries:
             raise ValueError(f"Unknown gallery {gallery!r}; choose one of: {', '.join(self.galleries)}.")
+        folder = self.galleries[gallery]
+        if folder is None:
+            if not self.data.gallery_ready():
+                progress(0.05, desc="Rendering the demo gallery (once, at the first start: about 30 s)")
+            folder = self.data.gallery()
         progress(0.1, desc="Indexing the gallery (only new photos are embedded)")
         cache = self.index_dir / re.sub(r"[^A-Za-z0-9]+", "-", gallery) if self.index_dir else None
-        report = index_gallery(self.galleries[gallery], self.image, progress=False, cache=cache)
+        report = index_gallery(folder, self.image, progress=False, cache=cache)
         progress(0.9, desc="Searching")
         hits = search(report, self.text.embed([query])[0], int(k))
         items = [(hit.path, f"#{rank}  {hit.score:.3f}  {Path(hit.path).name}") for rank, hit in enumerate(hits, 1)]
         return items, report.summary()
 
     # manifold ----------------------------------------------------------------------------------------
-    def _build_manifold(self) -> None:
+    def _prepare_data(self) -> None:
+        """In the background: the expression map, then the demo gallery (both built first if missing)."""
         try:
             self._manifold = self.manifold_embedding()
         except Exception as error:
@@ -294,6 +299,11 @@ class DemoApp:
             self._manifold = {"problem": f"The manifold could not be computed ({error})."}
         finally:
             self._manifold_ready.set()
+        if self.image.has_projector:
+            try:
+                self.data.gallery()
+            except Exception:  # retrieval builds it again on request and shows the error then
+                log.exception("building the demo gallery failed")
 
     def manifold_embedding(self) -> dict:
         """TEAD test expressions → E → 2-D (t-SNE, or PCA without scikit-learn), with their main emotion."""
@@ -301,10 +311,7 @@ class DemoApp:
 
         from expclip.tead import read_jsonl
 
-        if not TEAD_TEST.exists():
-            return {"problem": f"The TEAD test split ({TEAD_TEST.relative_to(REPO)}) is missing; build it with "
-                               "`python -m train.tead build --annotator offline --size 50000 --seed 0 --out data/tead`."}
-        samples = read_jsonl(TEAD_TEST)
+        samples = read_jsonl(self.data.tead_test())
         rng = np.random.default_rng(0)
         chosen = sorted(rng.choice(len(samples), min(MANIFOLD_POINTS, len(samples)), replace=False))
         samples = [samples[i] for i in chosen]
@@ -313,22 +320,58 @@ class DemoApp:
         with torch.inference_mode():
             z = self.text.model.embed_expression(torch.tensor(np.stack([s.blendshapes for s in samples]))).numpy()
         points, method = project_2d(z)
-        return {"z": z, "points": points, "labels": labels, "method": method}
+        _, frame = plot_manifold(points, labels, method, {})
+        return {"z": z, "points": points, "labels": labels, "texts": [s.transcript for s in samples],
+                "method": method, "frame": frame}
 
     def manifold(self, timeout: float | None = None) -> dict:
         if not self._manifold_ready.wait(timeout):
             raise Unavailable("The expression map is still being computed; try again in a few seconds.")
         return self._manifold
 
-    def manifold_plot(self, marks: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    def manifold_data(self) -> dict:
         data = self.manifold()
         if "problem" in data:
             raise Unavailable(data["problem"])
+        return data
+
+    def manifold_plot(self, marks: dict[str, np.ndarray] | None = None,
+                      picked: dict[str, int] | None = None) -> np.ndarray:
+        """The map with prompts (``marks``: label → joint embedding ``(D,)``) and picked points (label → index)."""
+        data = self.manifold_data()
         marked = {}
         for label, z in (marks or {}).items():  # place a prompt at its nearest TEAD neighbours
             nearest = np.argsort(-(data["z"] @ z))[:5]
             marked[label] = data["points"][nearest].mean(0)
-        return plot_manifold(data["points"], data["labels"], data["method"], marked)
+        marked.update({label: data["points"][index] for label, index in (picked or {}).items()})
+        return plot_manifold(data["points"], data["labels"], data["method"], marked)[0]
+
+    def pick_point(self, x: float, y: float) -> int:
+        """The index of the map's point nearest the image pixel ``(x, y)`` (within 20 px), else an error."""
+        data = self.manifold_data()
+        pixels = data["frame"].to_pixels(data["points"])
+        distances = np.hypot(pixels[:, 0] - x, pixels[:, 1] - y)
+        index = int(np.argmin(distances))
+        if distances[index] > 20:
+            raise ValueError("No expression there; click on one of the coloured dots.")
+        return index
+
+    @_friendly
+    def pick(self, prompt_a: str, prompt_b: str, picks: list, event: gr.SelectData):
+        """A click on the map: the nearest point's text fills "From" (first click) or "To" (second), alternately."""
+        index = self.pick_point(*event.index)
+        data = self.manifold_data()
+        picks = [*(picks or []), index][-2:]
+        text = data["texts"][index]
+        if len(picks) % 2:
+            prompt_a = text
+        else:
+            prompt_b = text
+        names = ("From", "To")
+        plot = self.manifold_plot(picked={f"{names[i]}: {data['labels'][p]}": p for i, p in enumerate(picks)})
+        note = f"Picked ({data['labels'][index]}): “{text}”. " + (
+            "Click a second point for “To”." if len(picks) == 1 else "Press Interpolate, or click again to start over.")
+        return prompt_a, prompt_b, ([] if len(picks) == 2 else picks), plot, note
 
     @_friendly
     def interpolate(self, prompt_a: str, prompt_b: str, steps: float = 6, progress=gr.Progress()):  # noqa: B008 (gradio injects it)
@@ -497,7 +540,27 @@ def project_2d(z: np.ndarray) -> tuple[np.ndarray, str]:
     return points.astype(np.float32), "t-SNE"
 
 
-def plot_manifold(points: np.ndarray, labels: list[str], method: str, marked: dict[str, np.ndarray]) -> np.ndarray:
+@dataclass(frozen=True)
+class MapFrame:
+    """Where the plot's axes lie in the image: data ``(x, y)`` ↔ image pixels (x right, y down)."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+
+    def to_pixels(self, points: np.ndarray) -> np.ndarray:
+        """``(N, 2)`` data coordinates → ``(N, 2)`` pixel coordinates."""
+        u = (points[:, 0] - self.xlim[0]) / (self.xlim[1] - self.xlim[0])
+        v = (points[:, 1] - self.ylim[0]) / (self.ylim[1] - self.ylim[0])
+        return np.stack([self.left + u * self.width, self.top + (1 - v) * self.height], axis=1)
+
+
+def plot_manifold(points: np.ndarray, labels: list[str], method: str,
+                  marked: dict[str, np.ndarray]) -> tuple[np.ndarray, MapFrame]:
+    """The map as an RGB image ``(H, W, 3)`` and its :class:`MapFrame` (the same for any ``marked``)."""
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -519,14 +582,22 @@ def plot_manifold(points: np.ndarray, labels: list[str], method: str, marked: di
     if len(marked) == 2:
         (x0, y0), (x1, y1) = marked.values()
         axes.plot([x0, x1], [y0, y1], "k--", lw=1)
-    axes.set_title(f"TEAD test expressions, {method} of E's embeddings, coloured by main emotion", fontsize=9)
+    axes.set_title(f"TEAD test expressions ({method} of E's embeddings): click two points", fontsize=9)
+    lows, highs = points.min(0), points.max(0)
+    margin = 0.04 * (highs - lows) + 1e-6
+    axes.set_xlim(lows[0] - margin[0], highs[0] + margin[0])  # fixed, so that marks never move the frame
+    axes.set_ylim(lows[1] - margin[1], highs[1] + margin[1])
     axes.set_xticks([])
     axes.set_yticks([])
     axes.legend(fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1, 0.5))
-    figure.tight_layout()
+    figure.set_layout_engine("none")
+    figure.subplots_adjust(left=0.02, right=0.76, bottom=0.02, top=0.94)
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+    box = axes.get_window_extent()
+    frame = MapFrame(box.x0, canvas.get_width_height()[1] - box.y1, box.width, box.height,
+                     axes.get_xlim(), axes.get_ylim())
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy(), frame
 
 
 def parse_timeline(text: str) -> list[tuple[float, str]]:
@@ -675,7 +746,9 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
                     go_interp = gr.Button("Interpolate", variant="primary")
                     interp_video = gr.Video(label="Interpolation", interactive=False)
                 with gr.Column(scale=2):
-                    manifold = gr.Image(label="Expression map", type="numpy", interactive=False)
+                    manifold = gr.Image(label="Expression map (click two points)", type="numpy", interactive=False)
+                    pick_note = gr.Markdown()
+            picks = gr.State([])
             strip = gr.Image(label="Interpolation strip", type="numpy", interactive=False)
             interp_outputs = [strip, interp_video, manifold]
             gr.Examples([["calm", "furious", 6], ["sad", "overjoyed", 6], ["disgust", "surprise", 5]],
@@ -683,6 +756,9 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
                         **cache)
             go_interp.click(app.interpolate, [prompt_a, prompt_b, steps], interp_outputs, api_name="interpolate",
                             concurrency_limit=1)
+
+            manifold.select(app.pick, [prompt_a, prompt_b, picks], [prompt_a, prompt_b, picks, manifold, pick_note],
+                            api_visibility="private")
 
             def show_map():
                 try:

@@ -1,0 +1,87 @@
+"""The data the demo shows besides its models: TEAD's test split (the expression map) and a gallery of
+synthetic MEAD-3D test renders (text → image retrieval).
+
+A checkout that has built the full sets (``data/tead``, ``data/mead3d-synthetic``) uses them. A fresh
+machine or a Hugging Face Space has neither, so the demo builds small ones itself, once, into the
+project cache (``$EXPCLIP_CACHE/demo-data``, default ``~/.cache/expclip/demo-data``): a TEAD of
+``TEAD_SIZE`` samples (about 20 s) and ``GALLERY_SIZE`` renders of its test expressions (about 15 s).
+Both builds are safe to interrupt: TEAD is written to a temporary folder and renamed when complete,
+and the gallery builder resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent
+TEAD_SIZE = 16_000  # its 10 % test split gives the 1 500 points of the map
+GALLERY_SIZE = 96
+
+
+class DemoData:
+    """Paths of the demo's TEAD test split and gallery, building small ones on first use when missing.
+
+    ``tead_test()`` and ``gallery()`` block until their data exists; they are safe to call from
+    several threads (each build runs once).
+    """
+
+    def __init__(self, data_root: str | Path | None = None, cache: str | Path | None = None,
+                 tead_size: int = TEAD_SIZE, gallery_size: int = GALLERY_SIZE) -> None:
+        from render.assets import cache_dir
+
+        self.data_root = Path(data_root) if data_root else REPO / "data"
+        self.cache = Path(cache) if cache else cache_dir() / "demo-data"
+        self.tead_size, self.gallery_size = tead_size, gallery_size
+        self._tead_lock = threading.Lock()
+        self._gallery_lock = threading.Lock()
+
+    @property
+    def tead_dir(self) -> Path:
+        full = self.data_root / "tead"
+        return full if (full / "test.jsonl").is_file() else self.cache / "tead"
+
+    @property
+    def gallery_dir(self) -> Path:
+        """The synthetic MEAD-3D folder (``images/test`` holds the gallery)."""
+        full = self.data_root / "mead3d-synthetic"
+        return full if (full / "images" / "test").is_dir() else self.cache / "mead3d-synthetic"
+
+    def gallery_ready(self) -> bool:
+        folder = self.gallery_dir
+        return folder != self.cache / "mead3d-synthetic" or (folder / "meta.json").is_file()
+
+    def tead_test(self) -> Path:
+        """TEAD's ``test.jsonl``, building a ``tead_size`` TEAD in the cache if there is none."""
+        with self._tead_lock:
+            folder = self.tead_dir
+            if not (folder / "test.jsonl").is_file():
+                self._build_tead(folder)
+            return folder / "test.jsonl"
+
+    def gallery(self) -> Path:
+        """The folder of gallery images, rendering ``gallery_size`` test expressions if there is none."""
+        with self._gallery_lock:
+            folder = self.gallery_dir
+            if not self.gallery_ready():
+                self.tead_test()
+                self._build_gallery(folder)
+            return folder / "images" / "test"
+
+    def _build_tead(self, folder: Path) -> None:
+        from train.tead.offline import OfflineConfig, build_offline
+
+        partial = folder.with_name(folder.name + f".partial-{os.getpid()}")
+        shutil.rmtree(partial, ignore_errors=True)
+        build_offline(OfflineConfig(size=self.tead_size, seed=0), partial, progress=False)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(partial, folder)
+
+    def _build_gallery(self, folder: Path) -> None:
+        from train.mead3d.synthetic import SyntheticConfig, build_synthetic
+
+        build_synthetic(SyntheticConfig(tead=str(self.tead_dir), train_size=0,
+                                        test_size=self.gallery_size), folder,
+                        progress=False)
