@@ -9,12 +9,14 @@ the plumbing, not the quality (tests/test_released_*.py test the released models
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import subprocess
 import wave
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 import torch
@@ -87,10 +89,12 @@ def files(tmp_path_factory, rig) -> dict[str, Path]:
     (root / "report.jpg").write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
     Image.new("RGB", (320, 240), (120, 160, 200)).save(root / "sky.png")
     (root / "corrupt.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt garbage that is not audio" * 4)
+    with (root / "huge.jpg").open("wb") as huge:  # a 50 MB "photo", twice the upload limit (sparse: no disk used)
+        huge.truncate(50 * 2**20)
     return {"root": root, "gallery": gallery, "face": gallery / "smile.png", "expclip": expclip_dir,
             "generator": generator_dir, "pdf": root / "report.jpg", "sky": root / "sky.png",
             "speech": _speech(root / "speech.wav", "Hello there."), "corrupt": root / "corrupt.wav",
-            "silent": _wav(root / "silent.wav", np.zeros(16_000)),
+            "silent": _wav(root / "silent.wav", np.zeros(16_000)), "huge": root / "huge.jpg",
             "long": _wav(root / "long.wav", 0.1 * np.sin(np.arange(6 * 16_000) * 0.05))}
 
 
@@ -102,6 +106,7 @@ def served(files, tmp_path_factory, monkeypatch_module):
     demo = demo_app.build_demo(app, cache_examples=False)
     port = _free_port()
     demo.queue(default_concurrency_limit=2).launch(server_name="127.0.0.1", server_port=port,
+                                                   max_file_size=demo_app.DEFAULT_MAX_FILE_SIZE,  # as main() serves
                                                    prevent_thread_lock=True, quiet=True)
     try:
         yield app, Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(files["root"] / "client"))
@@ -215,6 +220,28 @@ def test_bad_audio_is_refused_and_the_app_stays_up(served, files) -> None:
     assert "silent" in notes
     front, *_ = client.predict("joy", 1.0, "", 0.5, api_name="/text_to_expression")
     assert Path(front).exists()
+
+
+def max_upload_bytes() -> int:
+    """``DEFAULT_MAX_FILE_SIZE`` ("25mb") in bytes, as gradio reads it (1 mb = 2**20 bytes)."""
+    number, unit = re.fullmatch(r"(\d+)\s*(b|kb|mb|gb)", demo_app.DEFAULT_MAX_FILE_SIZE.lower()).groups()
+    return int(number) * 1024 ** ["b", "kb", "mb", "gb"].index(unit)
+
+
+def test_a_50_mb_upload_is_refused_and_the_app_stays_up(served, files) -> None:
+    """A real request to the upload route (gradio 6: /gradio_api/upload, gradio_client's ``upload_url``)."""
+    _, client = served
+    limit = max_upload_bytes()
+    assert files["huge"].stat().st_size > limit and client.upload_url.endswith("/gradio_api/upload")
+    with httpx.Client(timeout=120) as http:
+        small = http.post(client.upload_url, files={"files": ("smile.png", files["face"].read_bytes(), "image/png")})
+        assert small.status_code == 200 and Path(small.json()[0]).name == "smile.png"  # the route takes photos
+        with files["huge"].open("rb") as huge:
+            big = http.post(client.upload_url, files={"files": ("huge.jpg", huge, "image/jpeg")})
+    assert big.status_code == 413, (big.status_code, big.text)
+    assert "maximum allowed size" in big.text and f"{limit} bytes" in big.text, big.text
+    front, *_ = client.predict("joy", 1.0, "", 0.5, api_name="/text_to_expression")
+    assert Image.open(front).size == (512, 512)
 
 
 def test_helpers() -> None:

@@ -6,17 +6,27 @@ message while the app stays up, and save a screenshot per tab (into the test's t
 ``$EXPCLIP_SCREENSHOTS`` when set). The app is the one ``tests/test_app.py`` launches: the released
 ExpCLIP plus an untrained image projector and an untrained tiny generator, so it is fast.
 
+The browser's camera and microphone are Chromium's fake devices fed from files made here: the camera
+films the rendered smiling face (a Y4M video), the microphone hears the eSpeak NG sentence on a loop,
+so the webcam and recording paths of the Image and Speech tabs run as a user would drive them.
+
 Playwright's own browser download needs the internet, so the system chromium is used
 (``packages.txt`` names it; ``make test`` installs it). Without it the module is skipped.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import shutil
+import wave
 from pathlib import Path
 
+import httpx
+import numpy as np
 import pytest
+from PIL import Image
 
 pytest.importorskip("gradio")
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (requirements-dev.txt)")
@@ -41,11 +51,30 @@ def shots(tmp_path_factory) -> Path:
     return folder
 
 
+def write_y4m(path: Path, rgb: np.ndarray, frames: int = 3) -> Path:
+    """A still picture as a short YUV4MPEG2 (4:2:0, full-range BT.601) video, the format of Chromium's fake camera."""
+    ycbcr = Image.fromarray(rgb).convert("YCbCr")  # JPEG's full-range BT.601, what C420jpeg means
+    height, width = rgb.shape[:2]
+    y, cb, cr = (np.asarray(plane if i == 0 else plane.resize((width // 2, height // 2), Image.BILINEAR))
+                 for i, plane in enumerate(ycbcr.split()))
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            out.write(b"FRAME\n" + y.tobytes() + cb.tobytes() + cr.tobytes())
+    return path
+
+
 @pytest.fixture(scope="module")
-def browser():
+def browser(files, tmp_path_factory):
+    camera = write_y4m(tmp_path_factory.mktemp("camera") / "face.y4m",
+                       np.asarray(Image.open(files["face"]).convert("RGB")))
+    media = ["--use-fake-ui-for-media-stream",  # grant camera and microphone without asking
+             "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}",
+             f"--use-file-for-fake-audio-capture={files['speech']}"]
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+                                              args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                                    *media])
         try:
             yield chromium
         finally:
@@ -82,10 +111,12 @@ def image_in(panel, label: str):
                          f"div.block:has([data-testid='block-label']:text-is('{label}')) img").first
 
 
-def expect_error(page, text: str) -> None:
-    """An error toast with ``text`` appears; then it is closed."""
+def expect_error(page, text: str | re.Pattern, shot: Path | None = None) -> None:
+    """An error toast with ``text`` appears (a screenshot of it is saved to ``shot``); then it is closed."""
     toast = page.locator("[data-testid='toast-body']").filter(has_text=text).first
     toast.wait_for()
+    if shot is not None:
+        page.screenshot(path=shot, full_page=True)
     close = toast.locator("[data-testid='toast-close']")
     if close.count():
         close.first.click()
@@ -111,8 +142,19 @@ def test_text_tab(page, shots) -> None:
     page.get_by_text("quietly furious").last.wait_for()
 
 
+def bar_weight(panel, blendshape: str) -> float:
+    """A blendshape's weight as the bar chart draws it (each bar's aria-label: 'blendshape: X; weight: W; ...')."""
+    label = panel.locator(f"[aria-label^='blendshape: {blendshape};']").first.get_attribute("aria-label")
+    return float(re.search(r"weight: ([-\d.e]+)", label).group(1))
+
+
 def test_image_tab(page, files, shots) -> None:
     panel = open_tab(page, "Image → Expression")
+    # a 50 MB photo (the limit is 25 MB): a message, and the page goes on working (the upload below)
+    panel.locator("input[type=file]").first.set_input_files(str(files["huge"]))
+    limit_mb = test_app.max_upload_bytes() / 2**20
+    too_large = re.compile(rf"maximum allowed size of {limit_mb:g}(\.0)? ?mb.*huge\.jpg", re.IGNORECASE)
+    expect_error(page, too_large, shot=shots / "image-too-large.png")
     panel.locator("input[type=file]").first.set_input_files(str(files["face"]))
     panel.get_by_label("fit", exact=True).check()
     panel.get_by_role("button", name="Read the expression").click()
@@ -124,6 +166,27 @@ def test_image_tab(page, files, shots) -> None:
     panel.locator("input[type=file]").first.set_input_files(str(files["sky"]))
     panel.get_by_role("button", name="Read the expression").click()
     expect_error(page, "face")
+
+
+def test_image_tab_webcam(page, shots) -> None:
+    """The fake camera films the rendered smiling face; a snapshot of it is read like an uploaded photo."""
+    panel = open_tab(page, "Image → Expression")
+    panel.get_by_label("fit", exact=True).check()
+    panel.get_by_role("button", name="Capture from camera").click()
+    panel.get_by_role("button", name="Click to Access Webcam").click()
+    panel.locator("[data-testid='webcam-video']").wait_for()
+    panel.get_by_role("button", name="capture photo").click()
+    photo = panel.locator("div.block:has([data-testid='block-label']:text-is('Face photo')) "
+                          "img[src*='/gradio_api/file=']")
+    photo.wait_for()  # the snapshot reached the server
+    panel.get_by_role("button", name="Read the expression").click()
+    image_in(panel, "Face found (box and landmarks)").wait_for()  # MediaPipe found the face in the frame
+    panel.get_by_text("Method:").first.wait_for()
+    panel.get_by_role("cell", name="image.json").wait_for()  # the downloads, named after the webcam snapshot
+    smile = bar_weight(panel, "mouthSmileLeft") + bar_weight(panel, "mouthSmileRight")
+    frown = bar_weight(panel, "mouthFrownLeft") + bar_weight(panel, "mouthFrownRight")
+    assert smile > 0.5 and smile > 2 * frown, (smile, frown)
+    page.screenshot(path=shots / "image-webcam.png", full_page=True)
 
 
 def test_retrieval_tab(page, shots) -> None:
@@ -153,6 +216,40 @@ def test_speech_tab(page, files, shots) -> None:
     panel.locator("video").first.wait_for()
     panel.get_by_text("fps").first.wait_for()
     page.screenshot(path=shots / "speech.png", full_page=True)
+
+
+def spectrum(wav: bytes, top_hz: int = 4000, band_hz: int = 50) -> np.ndarray:
+    """A WAV's long-term power spectrum in 50 Hz bands up to 4 kHz, unit length (sample rate and gain drop out)."""
+    with wave.open(io.BytesIO(wav)) as sound:
+        samples = np.frombuffer(sound.readframes(sound.getnframes()), "<i2").reshape(-1, sound.getnchannels())[:, 0]
+        rate = sound.getframerate()
+    power = np.abs(np.fft.rfft(samples.astype(np.float32))) ** 2
+    band = np.minimum(np.fft.rfftfreq(len(samples), 1 / rate) // band_hz, top_hz // band_hz).astype(int)
+    bands = np.bincount(band, power)[: top_hz // band_hz]
+    return bands / np.linalg.norm(bands)
+
+
+def test_speech_tab_microphone(page, files, shots) -> None:
+    """Record about 2 s from the fake microphone (the eSpeak sentence) and animate the recording."""
+    panel = open_tab(page, "Speech → Animation")
+    panel.get_by_role("button", name="Record audio").click()
+    panel.get_by_role("button", name="Record", exact=True).click()
+    sync_api.expect(panel.locator(".timestamps time.duration").first).to_have_text(re.compile(r"0:0[2-4]"),
+                                                                             timeout=TIMEOUT_MS)  # recorded 2 s
+    panel.get_by_role("button", name="Stop", exact=True).first.click()
+    recording = panel.locator("a[data-testid='download-link'][href$='.wav']").first
+    recording.wait_for()  # the recording was uploaded
+    heard = httpx.get(recording.get_attribute("href"), timeout=60).content
+    # the file's sound, not the 400 Hz beep Chromium's fake microphone plays without one (cosine 0.98 vs 0.14)
+    similarity = float(spectrum(heard) @ spectrum(files["speech"].read_bytes()))
+    assert similarity > 0.8, f"the recording does not sound like {files['speech'].name} (cosine {similarity:.2f})"
+    panel.get_by_role("button", name="Animate").click()
+    panel.locator("video").first.wait_for()
+    notes = panel.get_by_text(re.compile(r"s at [\d.]+ fps")).first
+    notes.wait_for()
+    seconds = float(re.search(r"([\d.]+) s at", notes.inner_text()).group(1))
+    assert 1.5 <= seconds <= 5 and "silent" not in notes.inner_text(), notes.inner_text()
+    page.screenshot(path=shots / "speech-microphone.png", full_page=True)
 
 
 def test_manifold_tab(page, shots) -> None:
