@@ -11,7 +11,7 @@ films the rendered smiling face (a Y4M video), the microphone hears the eSpeak N
 so the webcam and recording paths of the Image and Speech tabs run as a user would drive them.
 
 Playwright's own browser download needs the internet, so the system chromium is used
-(``packages.txt`` names it; ``make test`` installs it). Without it the module is skipped.
+(``packages-dev.txt`` names it; ``make test`` installs it). Without it the module is skipped.
 """
 
 from __future__ import annotations
