@@ -394,10 +394,12 @@ class DemoApp:
         folder = self.request_dir()
         clip = np.concatenate([frames, np.repeat(frames[-1:], 10, 0), frames[::-1], np.repeat(frames[:1], 10, 0)])
         video = self.video([clip], folder / "interpolation.mp4", size=256)
+        if not self._manifold_ready.is_set():
+            progress(0.9, desc="Waiting for the expression map (built once, at the first start)")
         try:
             plot = self.manifold_plot({prompt_a: z[0].numpy(), prompt_b: z[1].numpy()})
-        except Unavailable as error:
-            plot, _ = None, error
+        except Unavailable:  # no map on this server: the strip and the video still answer
+            plot = None
         return strip, str(video), plot
 
     # speech → animation ------------------------------------------------------------------------------
@@ -582,7 +584,7 @@ def plot_manifold(points: np.ndarray, labels: list[str], method: str,
     if len(marked) == 2:
         (x0, y0), (x1, y1) = marked.values()
         axes.plot([x0, x1], [y0, y1], "k--", lw=1)
-    axes.set_title(f"TEAD test expressions ({method} of E's embeddings): click two points", fontsize=9)
+    axes.set_title(f"Click two points. TEAD test expressions, {method} of E's embeddings", fontsize=9, loc="left")
     lows, highs = points.min(0), points.max(0)
     margin = 0.04 * (highs - lows) + 1e-6
     axes.set_xlim(lows[0] - margin[0], highs[0] + margin[0])  # fixed, so that marks never move the frame
@@ -641,9 +643,10 @@ def _weights_outputs(with_side: bool = True):
 def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", **app_options) -> gr.Blocks:
     """The demo's Blocks; ``app`` holds the loaded models (a new :class:`DemoApp` from ``app_options`` if not given).
 
-    ``cache_examples``: True computes the examples of the text, image and manifold tabs at launch,
-    "lazy" on their first click, False never (retrieval and speech examples are never cached: they
-    depend on the gallery's and the recording's files).
+    ``cache_examples``: True computes the examples of the text and image tabs at launch, "lazy" on
+    their first click, False never (the other tabs' examples are never cached: retrieval and speech
+    depend on the gallery's and the recording's files, and the manifold's on the map built in the
+    background).
     """
     app = app or DemoApp(**app_options)
     cache = {"cache_examples": bool(cache_examples), "cache_mode": "lazy" if cache_examples == "lazy" else "eager"}
@@ -751,9 +754,9 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
             picks = gr.State([])
             strip = gr.Image(label="Interpolation strip", type="numpy", interactive=False)
             interp_outputs = [strip, interp_video, manifold]
+            # not cached: each renders a video, and its map waits for the data built in the background
             gr.Examples([["calm", "furious", 6], ["sad", "overjoyed", 6], ["disgust", "surprise", 5]],
-                        [prompt_a, prompt_b, steps], interp_outputs, fn=app.interpolate,
-                        **cache)
+                        [prompt_a, prompt_b, steps], interp_outputs, fn=app.interpolate, cache_examples=False)
             go_interp.click(app.interpolate, [prompt_a, prompt_b, steps], interp_outputs, api_name="interpolate",
                             concurrency_limit=1)
 

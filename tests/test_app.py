@@ -26,6 +26,7 @@ gr = pytest.importorskip("gradio")
 from gradio_client import Client, handle_file
 
 import app as demo_app
+from demo_data import DemoData
 from expclip import arkit
 
 RELEASED = Path(__file__).resolve().parents[1] / "checkpoints" / "expclip-small"
@@ -101,8 +102,10 @@ def files(tmp_path_factory, rig) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def served(files, tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("GRADIO_EXAMPLES_CACHE", str(tmp_path_factory.mktemp("examples-cache")))
+    data = DemoData(data_root=files["root"] / "no-data", cache=files["root"] / "demo-data", tead_size=400,
+                    gallery_size=4)  # built by the app in the background, as on a fresh machine
     app = demo_app.DemoApp(files["expclip"], files["generator"], [files["gallery"]], max_audio_seconds=5,
-                           work_dir=files["root"] / "work", index_dir=files["root"] / "indexes")
+                           work_dir=files["root"] / "work", index_dir=files["root"] / "indexes", data=data)
     demo = demo_app.build_demo(app, cache_examples=False)
     port = _free_port()
     demo.queue(default_concurrency_limit=2).launch(server_name="127.0.0.1", server_port=port,
@@ -182,10 +185,27 @@ def test_retrieve(served) -> None:
 
 def test_interpolate(served) -> None:
     _, client = served
-    strip, video, _plot = client.predict("calm", "furious", 4, api_name="/interpolate")
+    strip, video, plot = client.predict("calm", "furious", 4, api_name="/interpolate")
     assert Image.open(strip).size == (4 * 256, 256)
     assert _path(video).stat().st_size > 1000
+    assert Image.open(plot).size[0] > 400  # the map of the TEAD the app built for itself
     _refused(client, "/interpolate", "calm", "", 4, match="two prompts")
+
+
+def test_retrieve_from_the_gallery_the_app_built(served) -> None:
+    _, client = served
+    hits, summary = client.predict("a big happy smile", 2, demo_app.SYNTHETIC_GALLERY, api_name="/retrieve")
+    assert len(hits) == 2 and "Indexed" in summary
+
+
+def test_picking_points_on_the_map(served) -> None:
+    app, _ = served
+    data = app.manifold_data()
+    pixels = data["frame"].to_pixels(data["points"])
+    first = app.pick_point(*pixels[3])
+    assert np.allclose(pixels[first], pixels[3])  # the point under the click (or one drawn on top of it)
+    with pytest.raises(ValueError, match="click on one of the coloured dots"):
+        app.pick_point(1.0, 1.0)  # the figure's corner, outside the axes
 
 
 def test_animate_and_exports(served, files) -> None:

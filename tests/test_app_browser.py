@@ -252,18 +252,42 @@ def test_speech_tab_microphone(page, files, shots) -> None:
     page.screenshot(path=shots / "speech-microphone.png", full_page=True)
 
 
-def test_manifold_tab(page, shots) -> None:
+def click_map_point(page, panel, app, index: int) -> str:
+    """Click point ``index`` of the expression map; returns the text that should fill the prompt box."""
+    data = app.manifold_data()
+    x, y = data["frame"].to_pixels(data["points"])[index]
+    image = image_in(panel, "Expression map")
+    image.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    natural = image.evaluate("img => img.naturalWidth")
+    box = image.bounding_box()
+    scale = box["width"] / natural
+    page.mouse.click(box["x"] + x * scale, box["y"] + y * scale)
+    return data["texts"][app.pick_point(x, y)]
+
+
+def test_manifold_tab(page, served, shots) -> None:
+    app, _ = served
     panel = open_tab(page, "Expression manifold")
-    panel.get_by_text("overjoyed", exact=True).first.click()  # the "sad → overjoyed" example
-    sync_api.expect(field(panel, "To")).to_have_value("overjoyed")
+    field(panel, "To").fill("")  # first, while nothing runs (a click on a busy button is dropped)
+    panel.get_by_role("button", name="Interpolate").click()
+    expect_error(page, "two prompts")
+    page.locator("[data-testid='toast-body']").first.wait_for(state="hidden")  # it would take the map's clicks
+
+    from_text = click_map_point(page, panel, app, 0)
+    sync_api.expect(field(panel, "From")).to_have_value(from_text, timeout=TIMEOUT_MS)
+    panel.get_by_text("Click a second point").first.wait_for()
+    to_text = click_map_point(page, panel, app, len(app.manifold_data()["points"]) - 1)
+    sync_api.expect(field(panel, "To")).to_have_value(to_text, timeout=TIMEOUT_MS)
+    sync_api.expect(field(panel, "From")).to_have_value(from_text, timeout=TIMEOUT_MS)
     panel.get_by_role("button", name="Interpolate").click()
     image_in(panel, "Interpolation strip").wait_for()
     panel.locator("video").first.wait_for()
     page.screenshot(path=shots / "manifold.png", full_page=True)
 
-    field(panel, "To").fill("")
-    panel.get_by_role("button", name="Interpolate").click()
-    expect_error(page, "two prompts")
+    panel.get_by_text("overjoyed", exact=True).first.click()  # the "sad → overjoyed" example
+    sync_api.expect(field(panel, "To")).to_have_value("overjoyed")
+    sync_api.expect(field(panel, "From")).to_have_value("sad")
 
 
 def test_model_panel_and_app_still_up(page, shots) -> None:
