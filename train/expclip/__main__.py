@@ -4,7 +4,7 @@
     python -m train.expclip eval --checkpoint checkpoints/expclip-small --data data/tead
     python -m train.expclip fit-image --config train/configs/expclip_image_small.yaml
     python -m train.expclip eval --checkpoint checkpoints/expclip-small --images data/mead3d-synthetic
-    python -m train.expclip ablate --limit-samples 10000 --epochs 4 --out checkpoints/ablations
+    python -m train.expclip ablate --limit-samples 20000 --epochs 3 --out checkpoints/ablations
     python -m train.expclip gallery --checkpoint checkpoints/expclip-small --out gallery.png
 """
 

@@ -1,6 +1,6 @@
 """Ablations of the training recipe, each a short run evaluated on the same test split.
 
-    python -m train.expclip ablate --config train/configs/expclip_small.yaml --limit-samples 10000 --epochs 4 \\
+    python -m train.expclip ablate --config train/configs/expclip_small.yaml --limit-samples 20000 --epochs 3 \\
         --out checkpoints/ablations
 
 Variants: the full recipe; without blendshape augmentation (the paper's Table 1); with text
