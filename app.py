@@ -770,7 +770,7 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
                     gr.Warning(str(error))
                     return None
 
-            demo.load(show_map, None, manifold, api_visibility="private")
+            demo.load(show_map, None, manifold, api_visibility="private", concurrency_limit=None)  # waits for the map
 
         with gr.Tab("Model"):
             gr.Markdown(app.model_markdown())
