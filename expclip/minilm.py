@@ -72,12 +72,20 @@ class BertLayer(nn.Module):
         self.ff_out = nn.Linear(config.intermediate_size, width)
         self.ff_norm = nn.LayerNorm(width, eps=eps)
 
-    def forward(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
-        """``x`` ``(N, L, H)``; ``keep`` ``(N, 1, 1, L)`` bool, True for real tokens (None: no padding) → ``(N, L, H)``."""
-        n, length, width = x.shape
-        q, k, v = self.qkv(x).view(n, length, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)
+    def forward(self, x: torch.Tensor, real: torch.Tensor | None) -> torch.Tensor:
+        """``x`` ``(N, L, H)`` when ``real`` is None (no padding); else ``(T, H)``, the T real tokens of a padded
+        batch whose ``real`` ``(N, L)`` bool marks them. Returns the same shape as ``x``."""
+        qkv = self.qkv(x)
+        if real is not None:  # only attention needs the (N, L) layout; padding rows stay zero
+            qkv = qkv.new_zeros(*real.shape, qkv.shape[-1]).index_put_((real,), qkv)
+        n, length, width = qkv.shape[0], qkv.shape[1], qkv.shape[2] // 3
+        q, k, v = qkv.view(n, length, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)
+        keep = None if real is None else real[:, None, None, :]
         attended = F.scaled_dot_product_attention(q, k, v, attn_mask=keep)  # (N, heads, L, H / heads)
-        x = self.attention_norm(x + self.attention_out(attended.transpose(1, 2).reshape(n, length, width)))
+        attended = attended.transpose(1, 2).reshape(n, length, width)
+        if real is not None:
+            attended = attended[real]
+        x = self.attention_norm(x + self.attention_out(attended))
         return self.ff_norm(x + self.ff_out(F.gelu(self.ff_in(x))))
 
 
@@ -101,17 +109,20 @@ class BertEncoder(nn.Module):
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """``ids`` ``(N, L)`` int64, ``mask`` ``(N, L)`` (1 for real tokens, 0 for padding) → ``(N, L, H)``.
 
-        Every row needs at least one real token. Padded positions get features too; callers pool them out.
+        Every row needs at least one real token; padded positions come out as zeros. In a padded batch the
+        layers run on the real tokens only (the matmuls are most of the time) and pad them for attention.
         """
         if ids.shape[1] > self.config.max_positions:
-            raise BertFolderError(f"{ids.shape[1]} tokens are more than this BERT's {self.config.max_positions} positions.")
+            raise ValueError(f"{ids.shape[1]} tokens are more than this BERT's {self.config.max_positions} positions.")
         positions = torch.arange(ids.shape[1], device=ids.device)
         x = self.word_embeddings(ids) + self.position_embeddings(positions) + self.token_type_embeddings.weight[0]
         x = self.embedding_norm(x)
-        keep = None if bool(mask.all()) else mask.bool()[:, None, None, :]
+        real = None if bool(mask.all()) else mask.bool()
+        if real is not None:
+            x = x[real]  # (T, H)
         for layer in self.layers:
-            x = layer(x, keep)
-        return x
+            x = layer(x, real)
+        return x if real is None else x.new_zeros(*real.shape, x.shape[-1]).index_put_((real,), x)
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> BertEncoder:
