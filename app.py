@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import functools
+import inspect
 import json
 import logging
 import os
@@ -28,8 +29,9 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,21 +66,35 @@ class Unavailable(RuntimeError):
     """A feature this server cannot offer (a checkpoint or data set it was started without)."""
 
 
+@contextmanager
+def _refusals(name: str) -> Iterator[None]:
+    """The library's one-sentence errors become ``gr.Error``; the tracebacks of the rest are hidden from users."""
+    try:
+        yield
+    except gr.Error:
+        raise
+    except (ValueError, Unavailable, RuntimeError, OSError) as error:
+        log.info("%s refused: %s", name, error)
+        raise gr.Error(str(error) or type(error).__name__, print_exception=False) from None
+    except Exception as error:  # pragma: no cover - a bug, but the app must stay up
+        log.exception("%s failed", name)
+        raise gr.Error(f"Something went wrong ({type(error).__name__}); the server logged the details.") from None
+
+
 def _friendly(fn: Callable) -> Callable:
-    """Turn the library's one-sentence errors into ``gr.Error`` and hide tracebacks of the rest."""
+    """``fn`` (a function or a generator function) with its errors passed through :func:`_refusals`."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def streaming(*args, **kwargs):
+            with _refusals(fn.__name__):
+                yield from fn(*args, **kwargs)
+
+        return streaming
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        try:
+        with _refusals(fn.__name__):
             return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except (ValueError, Unavailable, RuntimeError, OSError) as error:
-            log.info("%s refused: %s", fn.__name__, error)
-            raise gr.Error(str(error) or type(error).__name__, print_exception=False) from None
-        except Exception as error:  # pragma: no cover - a bug, but the app must stay up
-            log.exception("%s failed", fn.__name__)
-            raise gr.Error(f"Something went wrong ({type(error).__name__}); the server logged the details.") from None
 
     return wrapper
 
@@ -212,23 +228,29 @@ class DemoApp:
             return self.text.blend([(prompt, 1.0 - blend), (second, blend)], intensity)
         return self.text.weights(prompt, intensity)[0]
 
-    def outputs_for(self, weights: np.ndarray, name: str, extra: dict | None = None, three_quarter: bool = True):
-        """Renders, bar-chart table, AU text and the PNG/JSON/CSV downloads of one expression."""
+    def expression_outputs(self, weights: np.ndarray, name: str, extra: dict | None = None,
+                           three_quarter: bool = True) -> Iterator[tuple]:
+        """The outputs of one expression: renders, bar-chart table, AU text and the PNG/JSON/CSV downloads.
+
+        With ``three_quarter`` they come twice: first as soon as the front render, the chart and the AUs
+        are ready (the page shows them at once), then with the three-quarter render and the downloads.
+        """
         folder = self.request_dir()
-        front = self.still(weights, "front")
-        side = self.still(weights, "three-quarter") if three_quarter else None
-        aus = self.text.explain(weights)
-        data = {"blendshapes": arkit.to_dict(weights), "aus": aus, **(extra or {})}
         stem = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:40] or "expression"
         png, js, csv = folder / f"{stem}.png", folder / f"{stem}.json", folder / f"{stem}.csv"
-        Image.fromarray(front).save(png, compress_level=1)  # paths, not arrays: gradio need not encode again
-        if side is not None:
-            side_png = folder / f"{stem}-three-quarter.png"
-            Image.fromarray(side).save(side_png, compress_level=1)
-            side = str(side_png)
+        Image.fromarray(self.still(weights, "front")).save(png, compress_level=1)  # a path: gradio need not encode
+        aus = self.text.explain(weights)
+        data = {"blendshapes": arkit.to_dict(weights), "aus": aus, **(extra or {})}
+        bars, au_text = bar_table(weights), describe_aus(aus)
+        side = None
+        if three_quarter:
+            yield str(png), None, bars, au_text, data, None
+            side = folder / f"{stem}-three-quarter.png"
+            Image.fromarray(self.still(weights, "three-quarter")).save(side, compress_level=1)
+            side = str(side)
         js.write_text(json.dumps(data, indent=2))
         arkit.write_csv(csv, weights[None])
-        return str(png), side, bar_table(weights), describe_aus(aus), data, [str(png), str(js), str(csv)]
+        yield str(png), side, bars, au_text, data, [str(png), str(js), str(csv)]
 
     @_friendly
     def text_to_expression(self, prompt: str, intensity: float = 1.0, second_prompt: str = "", blend: float = 0.5):
@@ -236,7 +258,7 @@ class DemoApp:
         extra = {"prompt": prompt, "intensity": float(intensity)}
         if (second_prompt or "").strip():
             extra.update(second_prompt=second_prompt, blend=float(blend))
-        return self.outputs_for(weights, prompt, extra)
+        yield from self.expression_outputs(weights, prompt, extra)
 
     # image → expression ------------------------------------------------------------------------------
     @_friendly
@@ -249,8 +271,8 @@ class DemoApp:
         from expclip.images import load_image
 
         annotated = draw_face(load_image(path, name), result.face.box, result.face.points)
-        front, _, bars, aus, data, files = self.outputs_for(result.weights, Path(name).stem,
-                                                             {**result.to_json(), "source": name}, three_quarter=False)
+        front, _, bars, aus, data, files = next(self.expression_outputs(
+            result.weights, Path(name).stem, {**result.to_json(), "source": name}, three_quarter=False))
         notes = [f"Method: **{result.method}**" + (f" (fit error {result.fit_rms:.3f})" if result.fit_rms else "")]
         notes += result.notes
         return annotated, front, bars, aus + "\n\n" + "  \n".join(notes), data, files
@@ -757,8 +779,9 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
             # not cached: each renders a video, and its map waits for the data built in the background
             gr.Examples([["calm", "furious", 6], ["sad", "overjoyed", 6], ["disgust", "surprise", 5]],
                         [prompt_a, prompt_b, steps], interp_outputs, fn=app.interpolate, cache_examples=False)
+            # progress and errors on the strip and the video only: a refused request must not hide the map
             go_interp.click(app.interpolate, [prompt_a, prompt_b, steps], interp_outputs, api_name="interpolate",
-                            concurrency_limit=1)
+                            concurrency_limit=1, show_progress_on=[strip, interp_video])
 
             manifold.select(app.pick, [prompt_a, prompt_b, picks], [prompt_a, prompt_b, picks, manifold, pick_note],
                             api_visibility="private")

@@ -1,5 +1,6 @@
 """The demo through ``gradio_client``, as a user meets it: ``python app.py`` start-up to ready, text →
-rendered face latency, eight concurrent users of the text tab, and a ~10 s speech clip → video.
+rendered face latency (also clicked in headless chromium when it and Playwright are installed), eight
+concurrent users of the text tab, and a ~10 s speech clip → video.
 
     python -m benchmarks.bench_app
 """
@@ -22,7 +23,7 @@ from benchmarks.common import emitter
 
 emit = emitter("app", digits=3)
 SENTENCE = ("The weather report said it would rain all afternoon, so we packed our umbrellas and walked down to "
-            "the harbour to watch the boats come in before dinner.")
+            "the harbour to watch the boats come in before dinner, and then we walked slowly home together.")
 
 
 def _free_port() -> int:
@@ -75,6 +76,12 @@ def main() -> None:
             times.append(time.perf_counter() - begin)
         emit("text -> rendered face, answer without fetching the files, median of 5", sorted(times)[2], "s")
 
+        browser_latency = _browser_text_latency(url)
+        if browser_latency is not None:
+            emit("text -> rendered face in the browser (click to the front render shown), median of 5",
+                 browser_latency[0], "s")
+            emit("text -> both renders in the browser (front, then three-quarter), median of 5", browser_latency[1], "s")
+
         def one(i: int) -> float:
             begin = time.perf_counter()
             Client(url, verbose=False, download_files=False).predict(f"prompt number {i}", 1.0, "", 0.5, api_name="/text_to_expression")
@@ -100,6 +107,53 @@ def main() -> None:
         process.terminate()
         process.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+_IMAGE_OF = ("(label) => { const block = [...document.querySelectorAll(\"[data-testid='block-label']\")]"
+             ".find(l => l.textContent.trim() === label); const img = block && block.closest('div.block')"
+             ".querySelector('img'); return img && img.complete && img.naturalWidth > 0 ? img.src : ''; }")
+
+
+def _wait_for_new_image(page, label: str, previous: str, begin: float) -> str:
+    """Poll until the image output called ``label`` shows a loaded picture other than ``previous``; its URL."""
+    while (src := page.evaluate(_IMAGE_OF, label)) in ("", previous):
+        if time.perf_counter() - begin > 60:
+            raise RuntimeError(f"No new {label!r} image appeared in 60 s.")
+        time.sleep(0.01)
+    return src
+
+
+def _browser_text_latency(url: str) -> tuple[float, float] | None:
+    """Median seconds from clicking "Make the face" to the front render shown, and to both renders shown,
+    in headless chromium (None without chromium or Playwright)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if chromium is None:
+        return None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True,
+                                             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(url)
+            prompt = page.get_by_label("Prompt", exact=True).first
+            button = page.get_by_role("button", name="Make the face")
+            fronts, boths, front, side = [], [], "", ""
+            for text in ("a warm smile", "a proud, beaming smile", "quietly furious", "wide-eyed and gasping",
+                         "poker face", "smug"):
+                prompt.fill(text)
+                begin = time.perf_counter()
+                button.click()
+                front = _wait_for_new_image(page, "Front", front, begin)
+                fronts.append(time.perf_counter() - begin)
+                side = _wait_for_new_image(page, "Three-quarter", side, begin)  # the event is over: click again
+                boths.append(time.perf_counter() - begin)
+            return sorted(fronts[1:])[2], sorted(boths[1:])[2]
+        finally:
+            browser.close()
 
 
 def _seconds(wav: Path) -> float:

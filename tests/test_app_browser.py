@@ -273,6 +273,8 @@ def test_manifold_tab(page, served, shots) -> None:
     panel.get_by_role("button", name="Interpolate").click()
     expect_error(page, "two prompts")
     page.locator("[data-testid='toast-body']").first.wait_for(state="hidden")  # it would take the map's clicks
+    sync_api.expect(panel.get_by_text("Error", exact=True)).to_have_count(2)  # on the strip and the video
+    sync_api.expect(image_in(panel, "Expression map")).to_be_visible()  # the refusal leaves the map alone
 
     from_text = click_map_point(page, panel, app, 0)
     sync_api.expect(field(panel, "From")).to_have_value(from_text, timeout=TIMEOUT_MS)
