@@ -144,8 +144,8 @@ class DemoApp:
         self._videos = ThreadPoolExecutor(1, thread_name_prefix="video")
         self._manifold: dict | None = None
         self._manifold_ready = threading.Event()
-        self._background = threading.Thread(target=self._prepare_data, daemon=True, name="demo-data")
-        self._background.start()
+        self._background: threading.Thread | None = None  # started by prepare_data()
+        self._background_lock = threading.Lock()
         self.examples = self._make_examples()
         self.load_seconds = time.perf_counter() - started
 
@@ -312,8 +312,19 @@ class DemoApp:
         return items, report.summary()
 
     # manifold ----------------------------------------------------------------------------------------
-    def _prepare_data(self) -> None:
-        """In the background: the expression map, then the demo gallery (both built first if missing)."""
+    def prepare_data(self) -> None:
+        """Start computing the expression map and building the demo gallery in the background, once.
+
+        ``main()`` calls it once the server is up, so that a first start's data builds do not slow the
+        start-up; the map and retrieval call it themselves for apps launched otherwise.
+        """
+        with self._background_lock:
+            if self._background is None:
+                self._background = threading.Thread(target=self._build_data, daemon=True, name="demo-data")
+                self._background.start()
+
+    def _build_data(self) -> None:
+        """The expression map, then the demo gallery (both built first if missing)."""
         try:
             self._manifold = self.manifold_embedding()
         except Exception as error:
@@ -347,6 +358,7 @@ class DemoApp:
                 "method": method, "frame": frame}
 
     def manifold(self, timeout: float | None = None) -> dict:
+        self.prepare_data()
         if not self._manifold_ready.wait(timeout):
             raise Unavailable("The expression map is still being computed; try again in a few seconds.")
         return self._manifold
@@ -824,7 +836,10 @@ def main(argv: list[str] | None = None) -> None:
     app = DemoApp(args.checkpoint, args.generator, args.gallery, args.max_audio_seconds)
     demo = build_demo(app, cache_examples="lazy" if args.no_cache_examples else True)
     demo.queue(default_concurrency_limit=2, max_size=64).launch(
-        server_name=args.host, server_port=args.port, share=args.share, max_file_size=args.max_file_size)
+        server_name=args.host, server_port=args.port, share=args.share, max_file_size=args.max_file_size,
+        prevent_thread_lock=True)
+    app.prepare_data()
+    demo.block_thread()
 
 
 if __name__ == "__main__":

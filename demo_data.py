@@ -73,8 +73,11 @@ class DemoData:
     def _build_tead(self, folder: Path) -> None:
         from train.tead.offline import OfflineConfig, build_offline
 
+        for stale in folder.parent.glob(folder.name + ".partial-*"):  # left by killed processes
+            pid = stale.name.rsplit("-", 1)[-1]
+            if not pid.isdigit() or int(pid) == os.getpid() or not _alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)
         partial = folder.with_name(folder.name + f".partial-{os.getpid()}")
-        shutil.rmtree(partial, ignore_errors=True)
         build_offline(OfflineConfig(size=self.tead_size, seed=0), partial, progress=False)
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(partial, folder)
@@ -85,3 +88,13 @@ class DemoData:
         build_synthetic(SyntheticConfig(tead=str(self.tead_dir), train_size=0,
                                         test_size=self.gallery_size), folder,
                         progress=False)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

@@ -12,6 +12,9 @@ from expclip.tead import read_jsonl
 
 def test_builds_small_tead_and_gallery_once(tmp_path, rig) -> None:
     data = DemoData(data_root=tmp_path / "no-data", cache=tmp_path / "cache", tead_size=200, gallery_size=3)
+    stale = tmp_path / "cache" / "tead.partial-999999999"  # a killed build's leftovers (no such process)
+    (stale / "train.jsonl").parent.mkdir(parents=True)
+    (stale / "train.jsonl").write_text("{")
     assert not data.gallery_ready()
     results: list[Path] = []
     threads = [threading.Thread(target=lambda: results.append(data.gallery())) for _ in range(2)]

@@ -1,0 +1,62 @@
+"""``python app.py`` as a user starts it: serves on the port it is given, answers, and on SIGTERM exits
+cleanly and removes its temporary folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("gradio")
+from gradio_client import Client
+
+from render.rig import default_rig_path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_python_app_py_serves_and_cleans_up(tmp_path, rig) -> None:
+    cache, temp = tmp_path / "cache", tmp_path / "tmp"
+    cache.mkdir()
+    temp.mkdir()
+    (cache / default_rig_path().name).symlink_to(default_rig_path())  # the session's rig; demo data built here
+    port = _free_port()
+    env = {**os.environ, "EXPCLIP_CACHE": str(cache), "TMPDIR": str(temp), "PYOPENGL_PLATFORM": "egl",
+           "GRADIO_EXAMPLES_CACHE": str(tmp_path / "examples")}
+    log = (tmp_path / "app.log").open("w")
+    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-cache-examples"], cwd=REPO,
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 180
+        while True:
+            assert process.poll() is None, (tmp_path / "app.log").read_text()[-2000:]
+            try:
+                with urllib.request.urlopen(url + "config", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "app.py did not serve within 180 s"
+                time.sleep(0.3)
+        front, *_ = Client(url, verbose=False, download_files=str(tmp_path / "client")).predict(
+            "a proud, beaming smile", 1.0, "", 0.5, api_name="/text_to_expression")
+        assert Path(front).stat().st_size > 1000
+        assert list(temp.glob("expclip-app-*"))  # its own temp folder, while it runs
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+        log.close()
+    assert code == 0, (tmp_path / "app.log").read_text()[-2000:]
+    assert not list(temp.glob("expclip-app-*"))  # removed at exit
