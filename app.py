@@ -301,7 +301,7 @@ class DemoApp:
         folder = self.galleries[gallery]
         if folder is None:
             if not self.data.gallery_ready():
-                progress(0.05, desc="Rendering the demo gallery (once, at the first start: about 30 s)")
+                progress(0.05, desc="Rendering the demo gallery (once, at the first start: under a minute)")
             folder = self.data.gallery()
         progress(0.1, desc="Indexing the gallery (only new photos are embedded)")
         cache = self.index_dir / re.sub(r"[^A-Za-z0-9]+", "-", gallery) if self.index_dir else None
@@ -316,7 +316,8 @@ class DemoApp:
         """Start computing the expression map and building the demo gallery in the background, once.
 
         ``main()`` calls it once the server is up, so that a first start's data builds do not slow the
-        start-up; the map and retrieval call it themselves for apps launched otherwise.
+        start-up; the map calls it itself in apps launched otherwise (retrieval builds a missing gallery
+        on request).
         """
         with self._background_lock:
             if self._background is None:
