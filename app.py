@@ -24,7 +24,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -827,20 +826,34 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--generator", help="speech generator checkpoint (default: checkpoints/generator-small)")
     parser.add_argument("--gallery", action="append", default=[], help="a folder of face photos for retrieval "
                         "(repeatable)")
+    parser.add_argument("--data", help="folder holding tead/ and mead3d-synthetic/ for the map and the built-in "
+                        "gallery (default: data/ in the repository; what is missing there is built small in the cache)")
     parser.add_argument("--max-audio-seconds", type=float, default=DEFAULT_MAX_AUDIO_SECONDS,
                         help="longest recording the speech tab accepts")
     parser.add_argument("--max-file-size", default=DEFAULT_MAX_FILE_SIZE, help="largest upload, e.g. 25mb")
     parser.add_argument("--no-cache-examples", action="store_true", help="compute examples on first click instead")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that atexit removes the temp folder
-    app = DemoApp(args.checkpoint, args.generator, args.gallery, args.max_audio_seconds)
+    signal.signal(signal.SIGTERM, _interrupt)  # stop on SIGTERM as on Ctrl-C
+    app = DemoApp(args.checkpoint, args.generator, args.gallery, args.max_audio_seconds, data=DemoData(args.data))
     demo = build_demo(app, cache_examples="lazy" if args.no_cache_examples else True)
     demo.queue(default_concurrency_limit=2, max_size=64).launch(
         server_name=args.host, server_port=args.port, share=args.share, max_file_size=args.max_file_size,
         prevent_thread_lock=True)
     app.prepare_data()
-    demo.block_thread()
+    try:
+        demo.block_thread()  # returns on Ctrl-C or SIGTERM, with the server closed
+    finally:
+        demo.close()
+        app.close()  # removes the temp folder
+        logging.shutdown()
+        # No interpreter teardown: the data thread may be inside MediaPipe or EGL, whose destructors
+        # abort when run under a finishing interpreter. Its builds resume at the next start.
+        os._exit(0)
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""``python app.py`` as a user starts it: serves on the port it is given, answers, and on SIGTERM exits
-cleanly and removes its temporary folder."""
+"""``python app.py`` as a user starts it: serves on the port it is given, answers, and on SIGTERM (here
+while it is building its demo data) exits cleanly and removes its temporary folder."""
 
 from __future__ import annotations
 
@@ -37,8 +37,9 @@ def test_python_app_py_serves_and_cleans_up(tmp_path, rig) -> None:
     env = {**os.environ, "EXPCLIP_CACHE": str(cache), "TMPDIR": str(temp), "PYOPENGL_PLATFORM": "egl",
            "GRADIO_EXAMPLES_CACHE": str(tmp_path / "examples")}
     log = (tmp_path / "app.log").open("w")
-    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-cache-examples"], cwd=REPO,
-                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port), "--no-cache-examples",
+                                "--data", str(tmp_path / "no-data")], cwd=REPO, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}/"
         deadline = time.monotonic() + 180
@@ -54,6 +55,10 @@ def test_python_app_py_serves_and_cleans_up(tmp_path, rig) -> None:
             "a proud, beaming smile", 1.0, "", 0.5, api_name="/text_to_expression")
         assert Path(front).stat().st_size > 1000
         assert list(temp.glob("expclip-app-*"))  # its own temp folder, while it runs
+        gallery = cache / "demo-data" / "mead3d-synthetic" / "images" / "test"
+        while not (gallery.is_dir() and any(gallery.glob("*.jpg"))):  # stop it mid-build, inside MediaPipe
+            assert time.monotonic() < deadline, "app.py did not start building its gallery within 180 s"
+            time.sleep(0.2)
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=60)
