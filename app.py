@@ -353,9 +353,9 @@ class DemoApp:
         with torch.inference_mode():
             z = self.text.model.embed_expression(torch.tensor(np.stack([s.blendshapes for s in samples]))).numpy()
         points, method = project_2d(z)
-        _, frame = plot_manifold(points, labels, method, {})
+        image, frame = plot_manifold(points, labels, method, {})
         return {"z": z, "points": points, "labels": labels, "texts": [s.transcript for s in samples],
-                "method": method, "frame": frame}
+                "method": method, "frame": frame, "image": image}
 
     def manifold(self, timeout: float | None = None) -> dict:
         self.prepare_data()
@@ -373,6 +373,8 @@ class DemoApp:
                       picked: dict[str, int] | None = None) -> np.ndarray:
         """The map with prompts (``marks``: label → joint embedding ``(D,)``) and picked points (label → index)."""
         data = self.manifold_data()
+        if not marks and not picked:
+            return data["image"]  # drawn once; every page load shows it
         marked = {}
         for label, z in (marks or {}).items():  # place a prompt at its nearest TEAD neighbours
             nearest = np.argsort(-(data["z"] @ z))[:5]
