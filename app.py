@@ -41,9 +41,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw
 
-from expclip import arkit
+from head import arkit
 from demo_data import DemoData
-from expclip.arkit import GROUPS
+from head.arkit import GROUPS
 
 log = logging.getLogger("expclip.app")
 
@@ -108,7 +108,7 @@ class DemoApp:
         import expclip
         from expclip.image_pipeline import load_image_pipeline
         from expclip.pipeline import default_checkpoint
-        from render.rig import ensure_rig
+        from head.rig import ensure_rig
 
         started = time.perf_counter()
         ensure_rig()  # a no-op once built (`make demo` builds it; a Space builds it at its first start)

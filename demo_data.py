@@ -30,7 +30,7 @@ class DemoData:
 
     def __init__(self, data_root: str | Path | None = None, cache: str | Path | None = None,
                  tead_size: int = TEAD_SIZE, gallery_size: int = GALLERY_SIZE) -> None:
-        from render.assets import cache_dir
+        from head.assets import cache_dir
 
         self.data_root = Path(data_root) if data_root else REPO / "data"
         self.cache = Path(cache) if cache else cache_dir() / "demo-data"

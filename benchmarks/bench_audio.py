@@ -18,7 +18,7 @@ def main() -> None:
 
     from expclip.audio import load_speech, num_frames
     from expclip.encoders import create_encoder
-    from render.video import ffmpeg_exe
+    from head.media import ffmpeg_exe
 
     with tempfile.TemporaryDirectory() as folder:
         wav, mp3 = Path(folder) / "long.wav", Path(folder) / "long.mp3"

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.bench_render import random_frames
-from expclip.arkit import write_csv
-from render.gltf import write_glb
-from render.rig import load_rig
 from benchmarks.common import emitter
+from head.arkit import write_csv
+from head.rig import load_rig
+from render.gltf import write_glb
 
 SECONDS, FPS = 10, 30
 

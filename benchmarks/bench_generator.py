@@ -58,8 +58,8 @@ def _stage(name: str, function):
 
 
 def _real_speech(animator) -> None:
-    from expclip.arkit import INDEX
     from expclip.audio import load_speech
+    from head.arkit import INDEX
     from train.generator.evaluate import loudness
 
     mirror = os.environ.get("EXPCLIP_ASSET_MIRROR")

@@ -26,8 +26,8 @@ def _rendered_faces(count: int, folder: Path) -> list[Path]:
     from PIL import Image
 
     from expclip.tead import TeadSample
+    from head.rig import load_rig
     from render.renderer import HeadRenderer
-    from render.rig import load_rig
     from train.mead3d.synthetic import SyntheticBuilder, SyntheticConfig
 
     rng = np.random.default_rng(0)

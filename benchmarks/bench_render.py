@@ -15,10 +15,10 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import numpy as np
 
-from render.renderer import HeadRenderer
-from render.rig import load_rig
-from render.video import write_video
 from benchmarks.common import emitter
+from head.rig import load_rig
+from render.renderer import HeadRenderer
+from render.video import write_video
 
 
 emit = emitter("render", digits=2)

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from expclip import arkit, facs
+from expclip import facs
+from head import arkit
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -279,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from expclip.checkpoint import CheckpointError
     from expclip.encoders import EncoderUnavailable
-    from render.assets import AssetError
+    from head.assets import AssetError
     from render.renderer import RenderError
     from render.video import MediaError
 

@@ -24,12 +24,12 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from expclip.arkit import INDEX, NUM_BLENDSHAPES
 from expclip.checkpoint import load_generator, read_config
 from expclip.encoders import create_encoder
 from expclip.generator import Generator
 from expclip.motion import blinks as blink_track
 from expclip.pipeline import TextToExpression, load
+from head.arkit import INDEX, NUM_BLENDSHAPES
 
 DEFAULT_GENERATOR = Path(__file__).resolve().parents[1] / "checkpoints" / "generator-small"
 WINDOW_S = 8.0
@@ -58,7 +58,7 @@ class Animation:
         return len(self.frames) / self.fps
 
     def to_json(self) -> dict:
-        from expclip import arkit
+        from head import arkit
 
         return {"fps": self.fps, "frames": [arkit.to_dict(f) for f in self.frames], "styles": self.styles,
                 "notes": self.notes}

@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from expclip.files import replace_when_done, write_text_atomic
 from expclip.generator import Generator, GeneratorConfig
 from expclip.model import ExpCLIP, ExpCLIPConfig
+from head.files import replace_when_done, write_text_atomic
 
 WEIGHTS, CONFIG, METRICS = "model.safetensors", "config.json", "metrics.json"
 

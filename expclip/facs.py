@@ -24,7 +24,7 @@ from typing import Iterable, Mapping
 import numpy as np
 from scipy.optimize import lsq_linear, minimize
 
-from expclip.arkit import BLENDSHAPE_NAMES, INDEX, NUM_BLENDSHAPES, validate
+from head.arkit import BLENDSHAPE_NAMES, INDEX, NUM_BLENDSHAPES, validate
 
 INTENSITY_LEVELS: dict[str, float] = {"A": 0.2, "B": 0.4, "C": 0.6, "D": 0.8, "E": 1.0}
 INTENSITY_NAMES: dict[str, str] = {"A": "trace", "B": "slight", "C": "marked", "D": "severe", "E": "maximum"}

@@ -2,7 +2,7 @@
 
 As in the paper's MEAD-3D construction, the weights are solved with SciPy's SLSQP. The rig's
 landmarks are linear in the weights, ``X(w) = N + sum_k w_k D_k`` (``(478, 3)`` centimetres, from
-:mod:`render.correspondence`), and the detected landmarks ``P`` should be a scaled, rotated and
+:mod:`head.correspondence`), and the detected landmarks ``P`` should be a scaled, rotated and
 shifted copy of them. The fit alternates:
 
 1. the similarity ``P ≈ s R X(w) + t`` for the current weights (weighted Umeyama, closed form);
@@ -23,9 +23,9 @@ import numpy as np
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits
 
-from expclip.arkit import BLENDSHAPE_NAMES, NUM_BLENDSHAPES
+from head.arkit import BLENDSHAPE_NAMES, NUM_BLENDSHAPES
+from head.geometry import PIXELS_TO_RIG_AXES, similarity
 
-PIXELS_TO_RIG_AXES = np.array([1.0, -1.0, -1.0])  # image (x right, y down, z away) → rig (y up, z toward viewer)
 DEPTH_WEIGHT = 0.3  # MediaPipe's z is a guess from one image; trust it less than x and y
 # Shapes to which landmark evidence is weak or easily faked by identity get a stronger L2 penalty.
 _CAUTIOUS = ("cheekPuff", "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper",
@@ -46,20 +46,6 @@ class FitResult:
     translation: np.ndarray
     rms: float
     iterations: int
-
-
-def similarity(source: np.ndarray, target: np.ndarray, weights: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Weighted Umeyama: ``s, R (3, 3), t (3,)`` minimising ``sum_i w_i |s R source_i + t - target_i|²``."""
-    w = weights / weights.sum()
-    mu_s, mu_t = w @ source, w @ target
-    a, b = source - mu_s, target - mu_t
-    covariance = (b * w[:, None]).T @ a
-    u, sigma, vt = np.linalg.svd(covariance)
-    d = np.ones(3)
-    d[2] = np.sign(np.linalg.det(u @ vt)) or 1.0
-    rotation = u @ np.diag(d) @ vt
-    scale = float((sigma * d).sum() / (w @ (a**2).sum(1)))
-    return scale, rotation, mu_t - scale * rotation @ mu_s
 
 
 class BlendshapeFitter:
@@ -93,8 +79,8 @@ class BlendshapeFitter:
     @classmethod
     def for_rig(cls, rig=None, **options) -> "BlendshapeFitter":
         """A fitter for the (cached, default) ICT rig through its MediaPipe correspondence."""
-        from render.correspondence import load_correspondence
-        from render.rig import load_rig
+        from head.correspondence import load_correspondence
+        from head.rig import load_rig
 
         rig = rig or load_rig()
         neutral, deltas = load_correspondence().landmark_model(rig)

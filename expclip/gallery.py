@@ -38,9 +38,9 @@ import torch
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 from tqdm import tqdm
 
-from expclip.files import replace_when_done, write_text_atomic
 from expclip.images import ImageError, load_image
 from expclip.landmarks import FaceNotFound
+from head.files import replace_when_done, write_text_atomic
 
 if TYPE_CHECKING:
     from expclip.image_pipeline import ImageToExpression
@@ -216,7 +216,7 @@ def checkpoint_identity(image_pipe: ImageToExpression) -> str:
 
 def default_index_folder(directory: str | Path, image_pipe: ImageToExpression) -> Path:
     """``cache_dir()/galleries/<hash of the resolved folder>-<hash of the checkpoint identity>``."""
-    from render.assets import cache_dir
+    from head.assets import cache_dir
 
     resolved = Path(directory).expanduser().resolve()
     return cache_dir() / "galleries" / f"{_short_hash(str(resolved))}-{checkpoint_identity(image_pipe)[:12]}"
@@ -389,7 +389,7 @@ def find_index(directory: str | Path) -> GalleryIndex:
     path = Path(directory).expanduser()
     if (path / MANIFEST).exists():
         return GalleryIndex.load(path)
-    from render.assets import cache_dir
+    from head.assets import cache_dir
 
     if not path.is_dir():
         raise GalleryError(f"The gallery {path} does not exist; give a folder of photos ({_accepted()}).")

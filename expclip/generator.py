@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from expclip.arkit import INDEX, NUM_BLENDSHAPES
 from expclip.model import ExpCLIPConfig, ExpressionEncoder
+from head.arkit import INDEX, NUM_BLENDSHAPES
 
 
 # The shapes that articulate speech (see docs/talking.md). A clip's expression prompt pools its

@@ -26,13 +26,13 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from expclip import arkit
 from expclip.checkpoint import load_model, read_config
 from expclip.encoders import create_encoder
-from expclip.image_encoders import FrozenImageEncoder
+from expclip.encoders.image import FrozenImageEncoder
 from expclip.images import ImageInput, load_image
 from expclip.landmarks import FaceLandmarks, shared_detector
 from expclip.model import ExpCLIP
+from head import arkit
 
 METHODS = ("auto", "projector", "fit")
 

@@ -1,4 +1,4 @@
-"""Face landmarks with MediaPipe's face mesh (the models ship inside the mediapipe 0.10.21 wheel).
+"""Face landmarks of user photos with MediaPipe's face mesh (:mod:`head.landmarks`).
 
 :func:`detect` gives 478 3-D landmarks of the largest face in an image (468 mesh points + 10 iris
 points), in pixels: ``x`` right, ``y`` down, ``z`` toward the camera is negative, in the same units
@@ -8,7 +8,6 @@ shape (identity and expression) is left; it is the input of the ``landmarks`` im
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -16,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from expclip.images import ImageInput, load_image
+from head.landmarks import FaceMesh
 
-NUM_LANDMARKS = 478
 MIN_FACE_PIXELS = 40  # a face box narrower than this gives landmarks too coarse to read an expression
 
 # MediaPipe face-mesh indices. "right"/"left" are the subject's sides (the subject's right eye is on
@@ -53,28 +52,8 @@ class FaceLandmarks:
         return self.box[2] - self.box[0]
 
 
-class LandmarkDetector:
-    """A MediaPipe face mesh in still-image mode; safe to share between threads (calls are serialised)."""
-
-    def __init__(self, max_faces: int = 5, min_confidence: float = 0.5) -> None:
-        import mediapipe as mp
-
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, refine_landmarks=True, max_num_faces=max_faces,
-            min_detection_confidence=min_confidence,
-        )
-        self._lock = threading.Lock()
-
-    def detect_all(self, image: np.ndarray) -> list[np.ndarray]:
-        """RGB ``(H, W, 3)`` uint8 → a list of ``(478, 3)`` pixel landmarks, one per face found."""
-        height, width = image.shape[:2]
-        with self._lock:
-            result = self._mesh.process(np.ascontiguousarray(image))
-        faces = []
-        for face in result.multi_face_landmarks or []:
-            raw = np.array([(p.x, p.y, p.z) for p in face.landmark], np.float32)
-            faces.append(raw * np.array([width, height, width], np.float32))
-        return faces
+class LandmarkDetector(FaceMesh):
+    """MediaPipe's face mesh (:class:`head.landmarks.FaceMesh`) on user images: the largest face, or a sentence."""
 
     def detect(self, source: ImageInput, name: str | None = None, min_face: int = MIN_FACE_PIXELS) -> FaceLandmarks:
         """The largest face of an image, or :class:`FaceNotFound` with a sentence."""

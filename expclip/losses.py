@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from expclip.arkit import GROUPS, INDEX
+from head.arkit import GROUPS, INDEX
 
 LIP_SHAPES: tuple[int, ...] = tuple(INDEX[n] for n in GROUPS["jaw"] + GROUPS["mouth"])
 

@@ -21,8 +21,8 @@ from typing import Iterator
 
 import numpy as np
 
-from expclip import arkit
-from expclip.files import append_json_line, read_json_lines, write_text_atomic
+from head import arkit
+from head.files import append_json_line, read_json_lines, write_text_atomic
 
 SPLITS = ("train", "test")
 

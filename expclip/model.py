@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from expclip.arkit import NUM_BLENDSHAPES
+from head.arkit import NUM_BLENDSHAPES
 
 
 @dataclass

@@ -25,8 +25,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from expclip import arkit, facs
-from expclip.files import replace_when_done, write_text_atomic
+from expclip import facs
+from head import arkit
+from head.files import replace_when_done, write_text_atomic
 
 FORMAT_NAME = "tead"
 FORMAT_VERSION = 1

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from expclip.arkit import BlendshapeError, parse_weights, read_csv, read_frames
-from render.assets import AssetError
+from head.arkit import BlendshapeError, parse_weights, read_csv, read_frames
+from head.assets import AssetError
 from render.gltf import ExportError
 from render.renderer import VIEWS, RenderError
 from render.video import MediaError
@@ -35,11 +35,14 @@ def _background(text: str) -> tuple[float, float, float] | None:
 
 
 def _cmd_rig(args: argparse.Namespace) -> None:
-    from render.rig import ensure_rig, load_rig
+    from head.rig import ensure_rig, load_rig
+    from render.correspondence_build import ensure_correspondence
 
     path = ensure_rig(args.mirror, rebuild=args.rebuild)
     rig = load_rig(path)
     print(f"Head rig ready at {path}: {rig.num_vertices} vertices, {len(rig.deltas)} ARKit shapes.")
+    found = ensure_correspondence(path, rebuild=args.rebuild)
+    print(f"MediaPipe landmark correspondence ready at {found}.")
 
 
 def _cmd_still(args: argparse.Namespace) -> None:
@@ -84,9 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m render", description="Render the ARKit head rig.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    rig = sub.add_parser("rig", help="build the cached head rig from ICT-FaceKit")
+    rig = sub.add_parser("rig", help="build the cached head rig from ICT-FaceKit and its MediaPipe landmark "
+                                     "correspondence")
     rig.add_argument("--mirror", help="folder holding ICT-FaceKit (default: $EXPCLIP_ASSET_MIRROR, else download)")
-    rig.add_argument("--rebuild", action="store_true", help="rebuild even if the cached rig exists")
+    rig.add_argument("--rebuild", action="store_true", help="rebuild even if the cached rig and correspondence exist")
     rig.set_defaults(func=_cmd_rig)
 
     def common(p: argparse.ArgumentParser, samples: int) -> None:

@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from expclip.arkit import BLENDSHAPE_NAMES, NUM_BLENDSHAPES, validate
-from expclip.files import replace_when_done
-from render.rig import Rig, load_rig
+from head.arkit import BLENDSHAPE_NAMES, NUM_BLENDSHAPES, validate
+from head.files import replace_when_done
+from head.rig import Rig, load_rig
 
 GENERATOR = "ExpCLIP"
 METRES_PER_RIG_UNIT = 0.01

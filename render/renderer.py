@@ -8,7 +8,7 @@ parts (positions and smooth normals), so sequences render at video rate. The loo
   terminator, Blinn-Phong highlights), far cheaper than pyrender's PBR shader on llvmpipe;
 * eyes: the sclera mesh is a whole eyeball whose front cap (the cornea) hides the iris, so the cap
   is cut away and the iris mesh is coloured per vertex (pupil, iris with a darker limbal ring);
-  the transparent eye overlay shells and the eyelash cards are not drawn (see :mod:`render.rig`);
+  the transparent eye overlay shells and the eyelash cards are not drawn (see :mod:`head.rig`);
 * a soft three-point light (key, fill, rim) plus ambient; front and three-quarter cameras;
 * a solid background colour, or a transparent one (RGBA output).
 
@@ -30,8 +30,8 @@ from typing import Iterable, Iterator
 import numpy as np
 import scipy.sparse
 
-from expclip.arkit import validate
-from render.rig import Rig, load_rig
+from head.arkit import validate
+from head.rig import Rig, load_rig
 
 VIEWS: tuple[str, ...] = ("front", "three-quarter")
 EGL_PACKAGES = "libegl1 libegl-mesa0 libgl1-mesa-dri"

@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
-from expclip.arkit import validate
+from head.arkit import validate
+from head.media import ffmpeg_exe
 
 AUDIO_SAMPLE_RATE = 16_000
 _CAPTION_HEIGHT_RATIO = 0.09
@@ -26,11 +27,6 @@ _CAPTION_HEIGHT_RATIO = 0.09
 
 class MediaError(RuntimeError):
     """Raised for media that cannot be read or written; the message names the file and the problem."""
-
-
-def ffmpeg_exe() -> str:
-    """The ffmpeg binary shipped with imageio-ffmpeg."""
-    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def decode_audio(path: str | Path, sample_rate: int = AUDIO_SAMPLE_RATE) -> np.ndarray:

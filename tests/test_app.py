@@ -27,7 +27,7 @@ from gradio_client import Client, handle_file
 
 import app as demo_app
 from demo_data import DemoData
-from expclip import arkit
+from head import arkit
 
 RELEASED = Path(__file__).resolve().parents[1] / "checkpoints" / "expclip-small"
 

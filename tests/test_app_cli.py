@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("gradio")
 from gradio_client import Client
 
-from render.rig import default_rig_path
+from head.rig import default_rig_path
 
 REPO = Path(__file__).resolve().parents[1]
 

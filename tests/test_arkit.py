@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from expclip import arkit
+from head import arkit
 
 
 def test_52_unique_names_in_alphabetical_canonical_order():
@@ -181,7 +181,7 @@ def test_csv_errors_name_file_and_problem(tmp_path):
 
 
 def test_strongest_lists_the_largest_weights() -> None:
-    from expclip.arkit import from_dict, strongest
+    from head.arkit import from_dict, strongest
 
     weights = from_dict({"jawOpen": 0.7, "mouthSmileLeft": 0.3, "eyeBlinkLeft": 0.01})
     assert strongest(weights) == [("jawOpen", pytest.approx(0.7)), ("mouthSmileLeft", pytest.approx(0.3))]

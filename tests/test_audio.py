@@ -23,7 +23,7 @@ from expclip.audio import (
     speech_envelope,
 )
 from expclip.encoders import EncoderUnavailable, create_encoder, encoder_spec, list_encoders
-from render.video import ffmpeg_exe
+from head.media import ffmpeg_exe
 
 SR = 16_000
 

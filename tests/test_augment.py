@@ -6,8 +6,9 @@ from collections import Counter
 
 import numpy as np
 
-from expclip import arkit, facs
+from expclip import facs
 from expclip.emotions import load_knowledge_base
+from head import arkit
 from train.augment import BlendshapeAugment, BlendshapeAugmentConfig, TextAugment, TextAugmentConfig
 
 OFF = dict(synonym=0.0, insertion=0.0, swap=0.0, deletion=0.0, stop_words=0.0, shuffle=0.0)

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from expclip.arkit import BLENDSHAPE_NAMES, INDEX
 from expclip.audio import num_frames
 from expclip.clips import load_audio, load_weights, read_meta, read_records, write_wav
+from head.arkit import BLENDSHAPE_NAMES, INDEX
 from train.talking.beat import BEAT_EMOTIONS, BeatError, add_cli, build_from_beat, parse_take, read_face_json, resample
 
 SECONDS = 2.0

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from expclip.arkit import INDEX, write_csv
+from head.arkit import INDEX, write_csv
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,7 @@ def test_video_from_live_link_face_csv_with_audio(tmp_path, rig):
     frames = np.zeros((20, 52), np.float32)
     frames[:, INDEX["jawOpen"]] = np.linspace(0, 0.8, 20)
     csv = write_csv(tmp_path / "llf.csv", frames, live_link_face=True)
-    from render.video import ffmpeg_exe
+    from head.media import ffmpeg_exe
 
     audio = tmp_path / "a.mp3"  # any format ffmpeg reads
     subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=duration=1", str(audio)], check=True)
@@ -72,7 +72,7 @@ def test_bad_input_gets_one_clear_sentence(tmp_path, rig, args, message):
 def test_glb_from_csv_and_animation_json(tmp_path, rig):
     import json
 
-    from expclip.arkit import to_dict
+    from head.arkit import to_dict
     from render.gltf import METRES_PER_RIG_UNIT
 
     frames = np.zeros((6, 52), np.float32)

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import yaml
 
-from expclip import arkit, facs
+from expclip import facs
 from expclip.encoders import PromptError
 from expclip.pipeline import load
 from expclip.tead import TeadSample
+from head import arkit
 from train.expclip.data import au_name_text, build_text_table, sample_looks
 
 REPO = Path(__file__).resolve().parents[1]

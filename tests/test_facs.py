@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from expclip import arkit, facs
+from expclip import facs
+from head import arkit
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from expclip.files import replace_when_done, write_text_atomic
+from head.files import replace_when_done, write_text_atomic
 
 
 def test_a_failed_write_keeps_the_old_file_and_leaves_no_partial(tmp_path: Path) -> None:

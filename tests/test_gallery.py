@@ -12,8 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from expclip import arkit
 from expclip.checkpoint import save_checkpoint
+from head import arkit
 from expclip.gallery import (
     EMBEDDINGS,
     IMAGE_EXTENSIONS,

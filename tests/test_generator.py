@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from expclip.animation import timeline_mix, window_starts
-from expclip.arkit import INDEX
 from expclip.generator import Generator, GeneratorConfig, RelativePositionBias
 from expclip.losses import LIP_SHAPES, frame_reconstruction_loss, lip_motion_loss, style_loss
 from expclip.motion import blinks
+from head.arkit import INDEX
 from train.generator.fit import augment_prompts
 
 CONFIG = GeneratorConfig(audio_dim=24, expression_encoder={"embed_dim": 16, "width": 16}, width=32, heads=2,

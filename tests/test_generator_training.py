@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
-from expclip import arkit
+from head import arkit
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from expclip.arkit import BLENDSHAPE_NAMES, INDEX, BlendshapeError
+from head.arkit import BLENDSHAPE_NAMES, INDEX, BlendshapeError
 from render import gltf
 from render.renderer import _build_parts, _Normals, drawn_triangles
 

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from expclip.arkit import BLENDSHAPE_NAMES
-from expclip.fitting import PIXELS_TO_RIG_AXES, BlendshapeFitter, default_fitter, similarity
+from expclip.fitting import BlendshapeFitter, default_fitter
 from expclip.images import MAX_SIDE, ImageError, load_image
 from expclip.landmarks import FaceNotFound, detect, normalise, shared_detector
-from render.correspondence import load_correspondence
+from head.arkit import BLENDSHAPE_NAMES
+from head.correspondence import load_correspondence
+from head.geometry import PIXELS_TO_RIG_AXES, similarity
 
 FACES = Path(os.environ.get("EXPCLIP_ASSET_MIRROR", "/nonexistent")) / "faces"
 

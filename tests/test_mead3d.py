@@ -13,10 +13,10 @@ import pytest
 import torch
 from PIL import Image
 
-from expclip.arkit import BLENDSHAPE_NAMES
 from expclip.checkpoint import load_model, save_checkpoint
 from expclip.mead3d import load_landmarks, read_meta, read_records
 from expclip.model import ExpCLIP, ExpCLIPConfig
+from head.arkit import BLENDSHAPE_NAMES
 from train.expclip.fit_image import FitImageConfig, _with_image_projector, fit_image
 from train.mead3d.media import build_from_media, parse_label
 from train.mead3d.synthetic import SyntheticConfig, build_synthetic

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import expclip
-from expclip.arkit import INDEX
 from expclip.pipeline import DEFAULT_CHECKPOINT
+from head.arkit import INDEX
 
 REPO = Path(__file__).resolve().parents[1]
 

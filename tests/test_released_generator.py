@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from expclip.animation import DEFAULT_GENERATOR, load_animator
-from expclip.arkit import INDEX
+from head.arkit import INDEX
 from train.generator.evaluate import loudness
 
 SENTENCE = "Well, I never thought we would see the sea again. Then, at last, there it was, blue and wide."

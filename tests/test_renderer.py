@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from expclip.arkit import INDEX, from_dict
+from head.arkit import INDEX, from_dict
 from render.renderer import HeadRenderer, RenderError
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from expclip.arkit import INDEX, NUM_BLENDSHAPES
-from render import assets, rig as rig_module
-from render.rig import PART_NAMES, _read_obj_vertices
+from head import assets, rig as rig_module
+from head.arkit import INDEX, NUM_BLENDSHAPES
+from head.rig import PART_NAMES, _read_obj_vertices
 
 
 def test_rig_shapes_and_parts(rig):

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from expclip import arkit, clips
+from expclip import clips
+from head import arkit
 from train.talking import corpus, espeak, visemes
 from train.talking.__main__ import main
 from train.talking.corpus import TalkingConfig, build_corpus, speakable

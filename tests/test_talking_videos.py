@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from expclip.arkit import INDEX
 from expclip.audio import num_frames
 from expclip.clips import load_audio, load_weights, read_records, write_wav
-from render.video import ffmpeg_exe, render_video
+from head.arkit import INDEX
+from head.media import ffmpeg_exe
+from render.video import render_video
 from train.talking.videos import VideoError, add_cli, build_from_videos, companion_audio, fill_missing, smooth
 
 SECONDS = 2.0

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from expclip import arkit, facs
+from expclip import facs
+from head import arkit
 from expclip.tead import (
     TeadDataset,
     TeadFormatError,

@@ -25,7 +25,7 @@ def probe(path: Path) -> dict:
 @pytest.fixture(scope="module")
 def tone(tmp_path_factory) -> Path:
     """A 1.5 s 440 Hz tone as 44.1 kHz stereo WAV, made with the bundled ffmpeg."""
-    from render.video import ffmpeg_exe
+    from head.media import ffmpeg_exe
 
     path = tmp_path_factory.mktemp("audio") / "tone.wav"
     subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=1.5",

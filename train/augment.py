@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from expclip import arkit
 from expclip.emotions import KnowledgeBase, load_knowledge_base
+from head import arkit
 
 # Function words EDA may drop; negations are kept because dropping them flips the meaning.
 STOP_WORDS = frozenset(

@@ -24,7 +24,7 @@ PROMPTS = (
 
 
 def top_shapes(weights, count: int = 4) -> str:
-    from expclip.arkit import strongest
+    from head.arkit import strongest
 
     return ", ".join(f"{name} {value:.2f}" for name, value in strongest(weights, count)) or "neutral"
 

@@ -22,9 +22,9 @@ from tqdm import tqdm
 
 from expclip import clips
 from expclip.animation import Animator, load_animator
-from expclip.arkit import INDEX
 from expclip.emotions import EmotionPrototypes
 from expclip.losses import LIP_SHAPES
+from head.arkit import INDEX
 
 JAW = INDEX["jawOpen"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from expclip.mead3d import Mead3DError
 from expclip.tead import TeadFormatError
-from render.assets import AssetError
+from head.assets import AssetError
 from render.renderer import RenderError
 
 

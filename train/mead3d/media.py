@@ -23,8 +23,8 @@ from tqdm import tqdm
 
 from expclip.images import ImageError, load_image
 from expclip.landmarks import FaceNotFound, LandmarkDetector
-from expclip.files import drop_torn_line
 from expclip.mead3d import Mead3DRecord, append_record, read_meta, read_records, write_meta
+from head.files import drop_torn_line
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".flv")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")

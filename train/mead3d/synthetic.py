@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from expclip.files import drop_torn_line
+from head.files import drop_torn_line
 from expclip.mead3d import Mead3DRecord, append_record, read_meta, read_records, write_meta
 from expclip.tead import TeadSample, read_samples
 from train.config import config_to_dict
@@ -146,7 +146,7 @@ def build_synthetic(config: SyntheticConfig, out: str | Path, progress: bool = T
     """Build (or finish) the synthetic MEAD-3D in ``out``; returns its meta."""
     from expclip.landmarks import LandmarkDetector
     from render.renderer import HeadRenderer
-    from render.rig import load_rig
+    from head.rig import load_rig
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ disgust); conversations are neutral. The face JSON is::
     {"names": ["browDownLeft", ...], "frames": [{"time": 0.0, "weights": [...], "rotation": [...]}, ...]}
 
 with the names in the order of the weights (BEAT has 51, without ``tongueOut``, which stays 0 here).
-Names are matched case-insensitively (:func:`expclip.arkit.canonical_name`); others (head rotation)
+Names are matched case-insensitively (:func:`head.arkit.canonical_name`); others (head rotation)
 are ignored and listed in ``meta.json``. Without ``names``, 52 weights are read in the project's
 (alphabetical) order and 51 in the same order without ``tongueOut``.
 
@@ -46,10 +46,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from expclip import arkit
 from expclip.audio import SAMPLE_RATE, AudioError, load_speech, num_frames
 from expclip.clips import SPLITS, ClipRecord, add_clip, read_meta, read_records, write_meta
-from expclip.files import drop_torn_line
+from head import arkit
+from head.files import drop_torn_line
 
 BEAT_EMOTIONS = ("neutral", "happiness", "anger", "sadness", "contempt", "surprise", "fear", "disgust")
 _EMOTION_BLOCKS = ((0, 64, 0), (65, 72, 1), (73, 80, 2), (81, 86, 3), (87, 94, 4), (95, 102, 5), (103, 110, 6),

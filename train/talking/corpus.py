@@ -36,9 +36,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from expclip import arkit, clips
-from expclip.files import drop_torn_line, write_text_atomic
+from expclip import clips
 from expclip.motion import blinks, smoothstep
+from head import arkit
+from head.files import drop_torn_line, write_text_atomic
 from train.config import config_to_dict
 from train.talking import espeak, visemes
 

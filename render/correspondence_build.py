@@ -1,67 +1,30 @@
-"""Which point on the ICT head each MediaPipe landmark is, found once and cached beside the rig.
+"""Building the MediaPipe landmark correspondence of the rig (:mod:`head.correspondence`) by rendering it.
 
-The head is rendered from the front at a few sizes; MediaPipe finds its 478 landmarks
-(averaged over the renders); each landmark's pixel is cast back onto the drawn mesh as a point on
-a triangle (three vertex ids and barycentric weights). The 468 face-mesh points are cast onto the
-skin only, so eyelid and lip points follow the lids and lips (a lid-margin pixel that shows the
-eyeball takes the nearest skin triangle); the 10 iris points are cast onto the irises.
-
-With the correspondence, any rig pose gives its landmark positions as a linear function of the 52
-weights (:meth:`Correspondence.landmark_model`), which is what blendshape fitting solves. MediaPipe
-does not see the head exactly where its mesh points are (its points are a learned guess, the
-camera's perspective bends them and its depth is flattened), so the neutral head's own detected
-landmarks, brought into the rig's frame, are kept as per-landmark ``offsets``: the landmark model
-then reproduces MediaPipe's reading of the neutral head, and fitting a neutral render gives zeros.
+The head is rendered from the front at a few sizes; MediaPipe finds its 478 landmarks (averaged over
+the renders) and each landmark's pixel is cast back onto the drawn mesh; then each shape is rendered
+at full weight to record how MediaPipe sees it move. ``python -m render rig`` runs it once; the result
+is cached beside the rig.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from expclip.arkit import BLENDSHAPE_NAMES
-from render.assets import AssetError, temporary_sibling
-from render.rig import Rig, default_rig_path, ensure_rig, load_rig
+from head.arkit import BLENDSHAPE_NAMES
+from head.assets import AssetError
+from head.correspondence import Correspondence, correspondence_path, write_correspondence
+from head.geometry import PIXELS_TO_RIG_AXES, similarity
+from head.landmarks import NUM_MESH_POINTS, FaceMesh
+from head.rig import Rig, ensure_rig, load_rig
+from render.renderer import HeadRenderer, camera_position, drawn_triangles
 
-CORRESPONDENCE_VERSION = 1
 RENDER_SIZES = (768, 1024, 1280)
-NUM_MESH_POINTS = 468  # MediaPipe's face-mesh points; 468-477 are the iris points
 # The head is rendered with the mouth a little open: with closed lips the inner-lip points of both
 # lips fall on one pixel and cannot be told apart.
 BUILD_POSE = {"jawOpen": 0.3}
-
-
-@dataclass(frozen=True)
-class Correspondence:
-    """MediaPipe landmark ``i`` = ``sum_k barycentric[i, k] * vertex[vertex_ids[i, k]]``.
-
-    Attributes:
-        vertex_ids: ``(478, 3)`` int32 rig vertex indices.
-        barycentric: ``(478, 3)`` float32 weights summing to 1.
-        offsets: ``(478, 3)`` float32 centimetres, MediaPipe's neutral landmarks minus these points.
-        observed_deltas: ``(52, 478, 3)`` float32 centimetres, how MediaPipe's landmarks move when
-            each shape is rendered at full weight (in the rig's frame).
-    """
-
-    vertex_ids: np.ndarray
-    barycentric: np.ndarray
-    offsets: np.ndarray
-    observed_deltas: np.ndarray
-
-    def points(self, vertices: np.ndarray) -> np.ndarray:
-        """Rig vertices ``(..., V, 3)`` → landmark positions ``(..., 478, 3)``."""
-        return np.einsum("...nkc,nk->...nc", vertices[..., self.vertex_ids, :], self.barycentric)
-
-    def landmark_model(self, rig: Rig, observed: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """The rig as MediaPipe sees it: neutral landmarks ``(478, 3)`` (with the offsets) and deltas
-        ``(52, 478, 3)``: the observed ones, or (``observed=False``) the mesh's own at the landmark points."""
-        deltas = self.observed_deltas if observed else self.points(rig.deltas)
-        return (self.points(rig.neutral) + self.offsets).astype(np.float32), deltas.astype(np.float32)
 
 
 def _ray_hits(pixel: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -114,11 +77,7 @@ def _detect(detector, renderer, weights: np.ndarray, scale: float) -> np.ndarray
 def build_correspondence(rig: Rig, detector=None, sizes: tuple[int, ...] = RENDER_SIZES) -> Correspondence:
     """Render the head, detect its landmarks and cast them onto the mesh; then render each shape at
     full weight to record how MediaPipe sees it move (about 20 seconds)."""
-    from expclip.fitting import PIXELS_TO_RIG_AXES, similarity
-    from expclip.landmarks import LandmarkDetector
-    from render.renderer import HeadRenderer, camera_position, drawn_triangles
-
-    detector = detector or LandmarkDetector(max_faces=1)
+    detector = detector or FaceMesh(max_faces=1)
     reference = RENDER_SIZES[1]
     pose = np.zeros(len(rig.deltas), np.float32)
     for name, value in BUILD_POSE.items():
@@ -161,37 +120,10 @@ def build_correspondence(rig: Rig, detector=None, sizes: tuple[int, ...] = RENDE
     return Correspondence(ids, bary, (neutral_seen - points).astype(np.float32), observed.astype(np.float32))
 
 
-def correspondence_path(rig_path: str | Path | None = None) -> Path:
-    """The cache file beside a rig: ``<rig stem>_mediapipe_v1.npz``."""
-    rig_path = Path(rig_path) if rig_path is not None else default_rig_path()
-    return rig_path.with_name(f"{rig_path.stem}_mediapipe_v{CORRESPONDENCE_VERSION}.npz")
-
-
 def ensure_correspondence(rig_path: str | Path | None = None, rebuild: bool = False) -> Path:
     """The cached correspondence's path, built (and the rig too, when missing) on first use."""
     rig_path = Path(rig_path) if rig_path is not None else ensure_rig()
     path = correspondence_path(rig_path)
     if path.is_file() and not rebuild:
         return path
-    found = build_correspondence(load_rig(rig_path))
-    tmp = temporary_sibling(path)
-    with tmp.open("wb") as fh:
-        np.savez(fh, version=np.array(CORRESPONDENCE_VERSION), vertex_ids=found.vertex_ids,
-                 barycentric=found.barycentric, offsets=found.offsets, observed_deltas=found.observed_deltas)
-    os.replace(tmp, path)
-    return path
-
-
-@lru_cache(maxsize=4)
-def _load_cached(path: str, mtime: float) -> Correspondence:
-    with np.load(path) as data:
-        if int(data["version"]) != CORRESPONDENCE_VERSION:
-            raise AssetError(f"The landmark correspondence at {path} is from another version; delete it to rebuild.")
-        return Correspondence(data["vertex_ids"].astype(np.int32), data["barycentric"].astype(np.float32),
-                              data["offsets"].astype(np.float32), data["observed_deltas"].astype(np.float32))
-
-
-def load_correspondence(rig_path: str | Path | None = None) -> Correspondence:
-    """The correspondence of the (default) rig, built and cached on first use."""
-    path = ensure_correspondence(rig_path)
-    return _load_cached(str(path.resolve()), path.stat().st_mtime)
+    return write_correspondence(build_correspondence(load_rig(rig_path)), path)

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from expclip.arkit import BLENDSHAPE_NAMES, NUM_BLENDSHAPES, validate
-from render.assets import MIRROR_ENV, AssetError, cache_dir, fetch_sources, temporary_sibling
+from head.arkit import BLENDSHAPE_NAMES, NUM_BLENDSHAPES, validate
+from head.assets import MIRROR_ENV, AssetError, cache_dir, fetch_sources, temporary_sibling
 
 RIG_VERSION = 1
 RIG_FILENAME = f"ict_rig_v{RIG_VERSION}.npz"

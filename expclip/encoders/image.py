@@ -8,7 +8,7 @@ Both take faces already found by :mod:`expclip.landmarks`: ``encode(images, face
   the ICT head so that a neutral face is near zero); the learned projector ``P_img`` is the small
   network on top. It ignores the pixels, so it does not care about skin, light or background.
 * ``clip-vit-b-32``: open_clip's ViT-B/32 image tower on the face crop (the paper's choice), used
-  when its weights are on the machine, else :class:`~expclip.encoders.EncoderUnavailable`.
+  when its weights are on the machine, else :class:`~expclip.encoders.registry.EncoderUnavailable`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from expclip.encoders import EncoderUnavailable, _offline, register
-from expclip.landmarks import NUM_LANDMARKS, FaceLandmarks, normalise
+from expclip.encoders.registry import EncoderUnavailable, _offline, register
+from expclip.landmarks import FaceLandmarks, normalise
+from head.landmarks import NUM_LANDMARKS
 
 
 class FrozenImageEncoder(nn.Module):
@@ -49,11 +50,12 @@ class LandmarkImageEncoder(FrozenImageEncoder):
     def _reference(self) -> torch.Tensor:
         """MediaPipe's normalised landmarks of the neutral ICT head, flattened ``(1434,)``."""
         if not self._mean_ready:
-            from render.correspondence import load_correspondence
-            from render.rig import load_rig
+            from head.correspondence import load_correspondence
+            from head.geometry import PIXELS_TO_RIG_AXES
+            from head.rig import load_rig
 
             neutral, _ = load_correspondence().landmark_model(load_rig())
-            points = neutral * np.array([1.0, -1.0, -1.0], np.float32)  # rig axes → pixel axes
+            points = neutral * PIXELS_TO_RIG_AXES.astype(np.float32)  # the flip is its own inverse: rig → pixel axes
             self.mean_shape.copy_(torch.from_numpy(normalise(points).reshape(-1)))
             self._mean_ready = True
         return self.mean_shape

@@ -109,7 +109,7 @@ def canonical_name(name: str) -> str:
     if found is not None:
         return found
     close = difflib.get_close_matches(name, BLENDSHAPE_NAMES, n=3, cutoff=0.5)
-    hint = f"did you mean {', '.join(close)}?" if close else "see expclip.arkit.BLENDSHAPE_NAMES"
+    hint = f"did you mean {', '.join(close)}?" if close else "see head.arkit.BLENDSHAPE_NAMES"
     raise BlendshapeError(f"Unknown blendshape name {name!r}: {hint}")
 
 
