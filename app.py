@@ -107,7 +107,7 @@ class DemoApp:
                  index_dir: str | Path | None = None, data: DemoData | None = None) -> None:
         import expclip
         from expclip.image_pipeline import load_image_pipeline
-        from expclip.pipeline import default_checkpoint
+        from expclip.paths import default_checkpoint
         from head.rig import ensure_rig
 
         started = time.perf_counter()

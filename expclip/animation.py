@@ -28,10 +28,10 @@ from expclip.checkpoint import load_generator, read_config
 from expclip.encoders import create_encoder
 from expclip.generator import Generator
 from expclip.motion import blinks as blink_track
+from expclip.paths import GENERATOR_SMALL, default_checkpoint
 from expclip.pipeline import TextToExpression, load
 from head.arkit import INDEX, NUM_BLENDSHAPES
 
-DEFAULT_GENERATOR = Path(__file__).resolve().parents[1] / "checkpoints" / "generator-small"
 WINDOW_S = 8.0
 OVERLAP_S = 1.0
 TRANSITION_S = 0.6
@@ -214,7 +214,7 @@ class Animator:
 def load_animator(checkpoint: str | Path | None = None, expclip_checkpoint: str | Path | None = None,
                   device: str = "cpu", audio_encoder_weights: str | None = None) -> Animator:
     """Load a generator (the released small one by default) and an ExpCLIP (for prompts and photos)."""
-    directory = Path(checkpoint) if checkpoint is not None else DEFAULT_GENERATOR
+    directory = Path(checkpoint) if checkpoint is not None else default_checkpoint(GENERATOR_SMALL)
     generator = load_generator(directory, device)
     training = read_config(directory).get("training", {})
     expressions = load(expclip_checkpoint, device)

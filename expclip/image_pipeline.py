@@ -32,6 +32,7 @@ from expclip.encoders.image import FrozenImageEncoder
 from expclip.images import ImageInput, load_image
 from expclip.landmarks import FaceLandmarks, shared_detector
 from expclip.model import ExpCLIP
+from expclip.paths import default_checkpoint
 from head import arkit
 
 METHODS = ("auto", "projector", "fit")
@@ -124,8 +125,6 @@ class ImageToExpression:
 def load_image_pipeline(checkpoint: str | Path | None = None, device: str = "cpu",
                         image_encoder_weights: str | None = None) -> ImageToExpression:
     """The image pipeline of a checkpoint (default: the released one); without ``P_img`` it fits only."""
-    from expclip.pipeline import default_checkpoint
-
     directory = Path(checkpoint) if checkpoint is not None else default_checkpoint()
     model = load_model(directory, device)
     if model.config.image_encoder is None:

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -20,13 +19,7 @@ from expclip import facs
 from expclip.checkpoint import load_model, read_config
 from expclip.encoders import FrozenTextEncoder, PromptError, check_prompts, create_encoder
 from expclip.model import ExpCLIP
-
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "expclip-small"
-
-
-def default_checkpoint() -> Path:
-    """``$EXPCLIP_CHECKPOINT`` or the released ``checkpoints/expclip-small``."""
-    return Path(os.environ.get("EXPCLIP_CHECKPOINT") or DEFAULT_CHECKPOINT)
+from expclip.paths import default_checkpoint
 
 
 class TextToExpression:

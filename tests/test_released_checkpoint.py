@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import expclip
-from expclip.pipeline import DEFAULT_CHECKPOINT
+from expclip.paths import DEFAULT_CHECKPOINT
 from head.arkit import INDEX
 
 REPO = Path(__file__).resolve().parents[1]

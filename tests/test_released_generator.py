@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from expclip.animation import DEFAULT_GENERATOR, load_animator
+from expclip.animation import load_animator
+from expclip.paths import DEFAULT_GENERATOR
 from head.arkit import INDEX
 from train.generator.evaluate import loudness
 
