@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYOPENGL_PLATFORM := egl
 
-.PHONY: setup system-packages rig demo test bench clean-venv
+.PHONY: setup system-packages rig node-tools demo test bench clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,17 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 	touch $@
 
 # Debian packages from packages.txt (the app's; Hugging Face Spaces reads it too) and, for the tests,
-# packages-dev.txt: installed when run as root, else named in a clear error.
+# packages-dev.txt: installed when run as root, else named in a clear error. A package counts as present
+# when it is installed or an installed package provides it (NodeSource's nodejs provides npm).
 PACKAGE_LISTS := packages.txt
-test: PACKAGE_LISTS := packages.txt packages-dev.txt
+test node-tools: PACKAGE_LISTS := packages.txt packages-dev.txt
 
 system-packages:
 	@command -v dpkg >/dev/null || { echo "No dpkg here: install the packages in $(PACKAGE_LISTS) by hand." >&2; exit 0; }; \
-	missing=$$(for p in $$(cat $(PACKAGE_LISTS) | grep -v '^#'); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	provided=$$(dpkg-query -W -f='$${db:Status-Abbrev} $${Provides}\n' 2>/dev/null | sed -n 's/^ii *//p' \
+	  | tr ',' '\n' | sed 's/ *(.*//; s/^ *//'); \
+	missing=$$(for p in $$(cat $(PACKAGE_LISTS) | grep -v '^#'); do \
+	  dpkg -s $$p >/dev/null 2>&1 || grep -qxF $$p <<<"$$provided" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian packages: $$missing"; \
@@ -38,12 +42,20 @@ system-packages:
 rig: $(STAMP)
 	$(PY) -m render rig
 
+# The tests' Node tools (the Khronos glTF validator, three.js), pinned in tests/js/package-lock.json.
+NODE_STAMP := tests/js/node_modules/.installed
+$(NODE_STAMP): tests/js/package.json tests/js/package-lock.json | system-packages
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-tools: system-packages $(NODE_STAMP)
+
 setup: system-packages $(STAMP) rig
 
 demo: setup
 	$(PY) app.py
 
-test: setup
+test: setup node-tools
 	$(PY) -m pytest -q
 
 bench: setup

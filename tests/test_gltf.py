@@ -17,9 +17,10 @@ from render import gltf
 from render.renderer import _build_parts, _Normals, drawn_triangles
 
 REPO = Path(__file__).resolve().parents[1]
-NODE_MODULES = Path(os.environ.get("EXPCLIP_NODE_MODULES", REPO / ".cache" / "node" / "node_modules"))
+# Pinned in tests/js/package.json (+ package-lock.json); `make test` runs `npm ci` there.
+NODE_MODULES = Path(os.environ.get("EXPCLIP_NODE_MODULES", REPO / "tests" / "js" / "node_modules"))
 VALIDATOR, THREE = NODE_MODULES / "gltf-validator", NODE_MODULES / "three"
-NPM_HINT = "npm install --prefix .cache/node gltf-validator@2.0.0-dev.3.10 three@0.170.0"
+NPM_HINT = "run `make test`, or `npm ci --prefix tests/js` (needs node and npm)"
 _DTYPES = {5121: np.uint8, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
 _WIDTHS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
 
