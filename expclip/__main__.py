@@ -214,10 +214,11 @@ def _index(args: argparse.Namespace) -> None:
     from expclip.image_pipeline import load_image_pipeline
 
     report = index_gallery(args.gallery, load_image_pipeline(args.checkpoint))
-    print(f"Indexed {report.total} photos in {args.gallery} ({report.embedded_now} embedded now, {report.reused} "
-          f"reused, {report.removed} removed); index at {report.index}.")
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
+    print(report.summary())
 
 
 def _retrieve(args: argparse.Namespace) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +127,25 @@ def test_first_index_embeds_every_face_and_lists_broken_files(gallery: Path, ima
     assert 0 <= x0 < x1 <= 256 and 0 <= y0 < y1 <= 256 and x1 - x0 > 60
     assert "reason" in entries["broken.jpg"] and "box" not in entries["broken.jpg"]
     assert not list(report.folder.glob(".*partial"))
+
+
+def test_index_command_ends_with_a_one_line_summary(gallery: Path, checkpoint: Path, image_pipe) -> None:
+    folder = default_index_folder(gallery, image_pipe)  # in the cache, as a user's run would be
+    try:
+        result = subprocess.run([sys.executable, "-m", "expclip", "index", str(gallery), "--checkpoint",
+                                 str(checkpoint)], cwd=Path(__file__).resolve().parents[1], capture_output=True,
+                                text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-2000:]
+        *_, last = result.stdout.strip().splitlines()
+        assert last == (f"Indexed 6 faces in {gallery.resolve()} (6 new, 0 reused, 0 removed); 2 files skipped; "
+                        f"index written to {folder}.")
+        for marker in ("embeddings=", "array(", "GalleryIndex(", "Entry("):
+            assert marker not in result.stdout and marker not in result.stderr
+        assert {line.split(":")[0] for line in result.stderr.splitlines() if line.startswith("skipped ")} == {
+            f"skipped {name}" for name in BROKEN}
+        assert GalleryIndex.load(folder).embeddings.shape == (6, 16)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_reindexing_embeds_only_new_or_changed_files(gallery: Path, image_pipe, renderer, tmp_path: Path) -> None:
