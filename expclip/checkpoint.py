@@ -58,7 +58,7 @@ def read_config(directory: str | Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CheckpointError(f"{directory} is not a checkpoint: {CONFIG} is missing.") from None
+        raise CheckpointError(f"{directory} is not an ExpCLIP checkpoint: {CONFIG} is missing.") from None
     except json.JSONDecodeError as error:
         raise CheckpointError(f"{path} is not valid JSON ({error}).") from None
 

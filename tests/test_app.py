@@ -59,7 +59,7 @@ def _checkpoints(root: Path) -> tuple[Path, Path]:
     """The released ExpCLIP with an untrained landmark projector, and an untrained tiny generator."""
     from expclip.checkpoint import load_model, read_config, save_checkpoint
     from expclip.generator import Generator, GeneratorConfig
-    from expclip.landmarks import NUM_LANDMARKS
+    from head.landmarks import NUM_LANDMARKS
     from expclip.model import ExpCLIP, ExpCLIPConfig
 
     torch.manual_seed(0)
