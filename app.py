@@ -17,7 +17,6 @@ import argparse
 import atexit
 import functools
 import inspect
-import json
 import logging
 import os
 import re
@@ -29,9 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
@@ -39,10 +36,9 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 import gradio as gr
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageDraw
 
-from head import arkit
 from demo_data import DemoData
+from head import arkit
 from head.arkit import GROUPS
 
 log = logging.getLogger("expclip.app")
@@ -52,8 +48,7 @@ SYNTHETIC_GALLERY = "MEAD-3D synthetic (test split)"
 TALKING_TEST_AUDIO = REPO / "data" / "talking" / "audio" / "test"
 DEFAULT_MAX_AUDIO_SECONDS = 120.0
 DEFAULT_MAX_FILE_SIZE = "25mb"
-MANIFOLD_POINTS = 1500
-MANIFOLD_COLOURED = 12
+INTERPOLATION_FRAMES = 45
 REGION = {name: group for group, names in GROUPS.items() for name in names}
 TEXT_EXAMPLES = [["a proud, beaming smile", 1.0, "", 0.5],
                  ["quietly furious", 1.0, "", 0.5],
@@ -107,21 +102,23 @@ class DemoApp:
                  index_dir: str | Path | None = None, data: DemoData | None = None) -> None:
         import expclip
         from expclip.image_pipeline import load_image_pipeline
-        from expclip.paths import default_checkpoint
-        from head.rig import ensure_rig
+        from expclip.paths import GENERATOR_SMALL, default_checkpoint
+        from render.correspondence_build import ensure_correspondence
+        from render.workers import RenderWorkers
 
         started = time.perf_counter()
-        ensure_rig()  # a no-op once built (`make demo` builds it; a Space builds it at its first start)
+        # The rig and its MediaPipe correspondence: `make demo` builds both; a Space at its first start (~25 s)
+        ensure_correspondence()
         self.checkpoint = Path(checkpoint) if checkpoint else default_checkpoint()
         self.text = expclip.load(self.checkpoint)
         self.image = load_image_pipeline(self.checkpoint)
-        self.generator_dir = Path(generator) if generator else REPO / "checkpoints" / "generator-small"
-        self.animator, self.animator_problem = None, None
+        self.animator, self.animator_problem, self.generator_dir = None, None, None
         try:
             from expclip.animation import load_animator
 
+            self.generator_dir = Path(generator) if generator else default_checkpoint(GENERATOR_SMALL)
             self.animator = load_animator(self.generator_dir, self.checkpoint)
-        except (ValueError, RuntimeError, OSError) as error:  # CheckpointError is a ValueError
+        except (ValueError, RuntimeError, OSError) as error:  # CheckpointError is a ValueError; none found: OSError
             self.animator_problem = (f"Speech animation is not available: {error} Train the generator with "
                                      "`python -m train.generator fit --config train/configs/generator_small.yaml` "
                                      "or start the app with --generator DIR.")
@@ -138,10 +135,8 @@ class DemoApp:
         self.file_age_s = file_age_s
         self.index_dir = Path(index_dir) if index_dir else None  # None: the library's cache (kept between runs)
         atexit.register(shutil.rmtree, self.work, ignore_errors=True)
-        self._stills = ThreadPoolExecutor(1, thread_name_prefix="render")  # one GL context, one thread
-        self._renderers: dict[int, object] = {}
-        self._videos = ThreadPoolExecutor(1, thread_name_prefix="video")
-        self._manifold: dict | None = None
+        self.render = RenderWorkers()
+        self._manifold = None  # an ExpressionMap, or the Unavailable that says why there is none
         self._manifold_ready = threading.Event()
         self._background: threading.Thread | None = None  # started by prepare_data()
         self._background_lock = threading.Lock()
@@ -162,39 +157,21 @@ class DemoApp:
         folder.mkdir()
         return folder
 
-    def still(self, weights: np.ndarray, view: str = "front", size: int = 512) -> np.ndarray:
-        """One anti-aliased render on the app's render thread (an EGL context is current in one thread only)."""
-        return self._stills.submit(self._render_still, np.asarray(weights, np.float32), view, size).result()
-
-    def _render_still(self, weights: np.ndarray, view: str, size: int) -> np.ndarray:
-        from render.renderer import HeadRenderer
-
-        if size not in self._renderers:  # as render.renderer.render_still, but owned by this thread
-            self._renderers[size] = HeadRenderer(size=size, samples=4, background=(1.0, 1.0, 1.0))
-        return self._renderers[size].render(weights, view)
-
-    def video(self, sequences, path: Path, **kwargs) -> Path:
-        from render.video import render_video
-
-        return self._videos.submit(render_video, sequences, path, **kwargs).result()
-
     def close(self) -> None:
-        for renderer in self._renderers.values():
-            self._stills.submit(renderer.close).result()
-        self._renderers.clear()
-        self._stills.shutdown(wait=False)
-        self._videos.shutdown(wait=False)
+        self.render.close()
         shutil.rmtree(self.work, ignore_errors=True)
 
     def _make_examples(self) -> dict[str, Path | None]:
         """A rendered smiling face (image examples) and a short spoken sentence (speech examples)."""
+        from render.exports import write_png
+
         folder = self.work / "examples"
         folder.mkdir(exist_ok=True)
         face = folder / "smile.png"
         if not face.exists():
             weights = arkit.from_dict({"mouthSmileLeft": 0.9, "mouthSmileRight": 0.9, "cheekSquintLeft": 0.5,
                                        "cheekSquintRight": 0.5, "eyeSquintLeft": 0.3, "eyeSquintRight": 0.3})
-            Image.fromarray(self.still(weights)).save(face)
+            write_png(face, self.render.still(weights))
         speech: Path | None = None
         if TALKING_TEST_AUDIO.is_dir():
             speech = next(iter(sorted(TALKING_TEST_AUDIO.glob("*.wav"))), None)
@@ -217,16 +194,6 @@ class DemoApp:
         return payload
 
     # text → expression -------------------------------------------------------------------------------
-    def weights_from_text(self, prompt: str, intensity: float, second: str = "", blend: float = 0.5) -> np.ndarray:
-        prompt, second = (prompt or "").strip(), (second or "").strip()
-        if not prompt:
-            raise ValueError("Type a prompt first, e.g. 'a proud, beaming smile'.")
-        if second and 0.0 < blend:
-            if blend >= 1.0:
-                return self.text.weights(second, intensity)[0]
-            return self.text.blend([(prompt, 1.0 - blend), (second, blend)], intensity)
-        return self.text.weights(prompt, intensity)[0]
-
     def expression_outputs(self, weights: np.ndarray, name: str, extra: dict | None = None,
                            three_quarter: bool = True) -> Iterator[tuple]:
         """The outputs of one expression: renders, bar-chart table, AU text and the PNG/JSON/CSV downloads.
@@ -234,26 +201,24 @@ class DemoApp:
         With ``three_quarter`` they come twice: first as soon as the front render, the chart and the AUs
         are ready (the page shows them at once), then with the three-quarter render and the downloads.
         """
+        from render.exports import write_expression, write_png
+
         folder = self.request_dir()
         stem = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:40] or "expression"
-        png, js, csv = folder / f"{stem}.png", folder / f"{stem}.json", folder / f"{stem}.csv"
-        Image.fromarray(self.still(weights, "front")).save(png, compress_level=1)  # a path: gradio need not encode
+        png = write_png(folder / f"{stem}.png", self.render.still(weights, "front"), fast=True)  # a path: gradio need not encode
         aus = self.text.explain(weights)
         data = {"blendshapes": arkit.to_dict(weights), "aus": aus, **(extra or {})}
         bars, au_text = bar_table(weights), describe_aus(aus)
         side = None
         if three_quarter:
             yield str(png), None, bars, au_text, data, None
-            side = folder / f"{stem}-three-quarter.png"
-            Image.fromarray(self.still(weights, "three-quarter")).save(side, compress_level=1)
-            side = str(side)
-        js.write_text(json.dumps(data, indent=2))
-        arkit.write_csv(csv, weights[None])
-        yield str(png), side, bars, au_text, data, [str(png), str(js), str(csv)]
+            side = str(write_png(folder / f"{stem}-three-quarter.png", self.render.still(weights, "three-quarter"), fast=True))
+        files = write_expression(weights, data, json_path=folder / f"{stem}.json", csv_path=folder / f"{stem}.csv")
+        yield str(png), side, bars, au_text, data, [str(png), *map(str, files)]
 
     @_friendly
     def text_to_expression(self, prompt: str, intensity: float = 1.0, second_prompt: str = "", blend: float = 0.5):
-        weights = self.weights_from_text(prompt, float(intensity), second_prompt, float(blend))
+        weights = self.text.mix(prompt, second_prompt, float(blend), float(intensity))
         extra = {"prompt": prompt, "intensity": float(intensity)}
         if (second_prompt or "").strip():
             extra.update(second_prompt=second_prompt, blend=float(blend))
@@ -267,7 +232,7 @@ class DemoApp:
             raise ValueError("Upload a face photo or take one with the webcam first.")
         name = Path(photo.get("orig_name") or path).name if isinstance(photo, dict) else Path(path).name
         result = self.image.analyse(path, method=method or "auto", intensity=float(intensity), name=name)
-        from expclip.images import load_image
+        from expclip.images import draw_face, load_image
 
         annotated = draw_face(load_image(path, name), result.face.box, result.face.points)
         front, _, bars, aus, data, files = next(self.expression_outputs(
@@ -307,7 +272,11 @@ class DemoApp:
         report = index_gallery(folder, self.image, progress=False, cache=cache)
         progress(0.9, desc="Searching")
         hits = search(report, self.text.embed([query])[0], int(k))
-        items = [(hit.path, f"#{rank}  {hit.score:.3f}  {Path(hit.path).name}") for rank, hit in enumerate(hits, 1)]
+        # Gradio serves only files of its own folders: a gallery in the user cache (the built-in one on a
+        # fresh machine or a Space) or in ~/Photos would be refused, so the hits are shown from copies.
+        shown = self.request_dir()
+        items = [(str(shutil.copy(hit.path, shown / f"{rank:02d}-{Path(hit.path).name}")),
+                  f"#{rank}  {hit.score:.3f}  {Path(hit.path).name}") for rank, hit in enumerate(hits, 1)]
         return items, report.summary()
 
     # manifold ----------------------------------------------------------------------------------------
@@ -325,11 +294,13 @@ class DemoApp:
 
     def _build_data(self) -> None:
         """The expression map, then the demo gallery (both built first if missing)."""
+        from expclip.manifold import ExpressionMap
+
         try:
-            self._manifold = self.manifold_embedding()
+            self._manifold = ExpressionMap.from_tead(self.text.model, self.data.tead_test())
         except Exception as error:
             log.exception("manifold failed")
-            self._manifold = {"problem": f"The manifold could not be computed ({error})."}
+            self._manifold = Unavailable(f"The manifold could not be computed ({error}).")
         finally:
             self._manifold_ready.set()
         if self.image.has_projector:
@@ -338,80 +309,35 @@ class DemoApp:
             except Exception:  # retrieval builds it again on request and shows the error then
                 log.exception("building the demo gallery failed")
 
-    def manifold_embedding(self) -> dict:
-        """TEAD test expressions → E → 2-D (t-SNE, or PCA without scikit-learn), with their main emotion."""
-        import torch
-
-        from expclip.tead import read_jsonl
-
-        samples = read_jsonl(self.data.tead_test())
-        rng = np.random.default_rng(0)
-        chosen = sorted(rng.choice(len(samples), min(MANIFOLD_POINTS, len(samples)), replace=False))
-        samples = [samples[i] for i in chosen]
-        labels = [max(s.emotions, key=s.emotions.get) if s.emotions else (s.tags[0] if s.tags else "?")
-                  for s in samples]
-        with torch.inference_mode():
-            z = self.text.model.embed_expression(torch.tensor(np.stack([s.blendshapes for s in samples]))).numpy()
-        points, method = project_2d(z)
-        image, frame = plot_manifold(points, labels, method, {})
-        return {"z": z, "points": points, "labels": labels, "texts": [s.transcript for s in samples],
-                "method": method, "frame": frame, "image": image}
-
-    def manifold(self, timeout: float | None = None) -> dict:
+    def manifold(self, timeout: float | None = None):
+        """The :class:`expclip.manifold.ExpressionMap` (waiting for it up to ``timeout`` s), else ``Unavailable``."""
         self.prepare_data()
         if not self._manifold_ready.wait(timeout):
             raise Unavailable("The expression map is still being computed; try again in a few seconds.")
+        if isinstance(self._manifold, Unavailable):
+            raise self._manifold
         return self._manifold
-
-    def manifold_data(self) -> dict:
-        data = self.manifold()
-        if "problem" in data:
-            raise Unavailable(data["problem"])
-        return data
-
-    def manifold_plot(self, marks: dict[str, np.ndarray] | None = None,
-                      picked: dict[str, int] | None = None) -> np.ndarray:
-        """The map with prompts (``marks``: label → joint embedding ``(D,)``) and picked points (label → index)."""
-        data = self.manifold_data()
-        if not marks and not picked:
-            return data["image"]  # drawn once; every page load shows it
-        marked = {}
-        for label, z in (marks or {}).items():  # place a prompt at its nearest TEAD neighbours
-            nearest = np.argsort(-(data["z"] @ z))[:5]
-            marked[label] = data["points"][nearest].mean(0)
-        marked.update({label: data["points"][index] for label, index in (picked or {}).items()})
-        return plot_manifold(data["points"], data["labels"], data["method"], marked)[0]
-
-    def pick_point(self, x: float, y: float) -> int:
-        """The index of the map's point nearest the image pixel ``(x, y)`` (within 20 px), else an error."""
-        data = self.manifold_data()
-        pixels = data["frame"].to_pixels(data["points"])
-        distances = np.hypot(pixels[:, 0] - x, pixels[:, 1] - y)
-        index = int(np.argmin(distances))
-        if distances[index] > 20:
-            raise ValueError("No expression there; click on one of the coloured dots.")
-        return index
 
     @_friendly
     def pick(self, prompt_a: str, prompt_b: str, picks: list, event: gr.SelectData):
         """A click on the map: the nearest point's text fills "From" (first click) or "To" (second), alternately."""
-        index = self.pick_point(*event.index)
-        data = self.manifold_data()
+        emap = self.manifold()
+        index = emap.pick(*event.index)
         picks = [*(picks or []), index][-2:]
-        text = data["texts"][index]
+        text = emap.texts[index]
         if len(picks) % 2:
             prompt_a = text
         else:
             prompt_b = text
         names = ("From", "To")
-        plot = self.manifold_plot(picked={f"{names[i]}: {data['labels'][p]}": p for i, p in enumerate(picks)})
-        note = f"Picked ({data['labels'][index]}): “{text}”. " + (
+        plot = emap.plot(picked={f"{names[i]}: {emap.labels[p]}": p for i, p in enumerate(picks)})
+        note = f"Picked ({emap.labels[index]}): “{text}”. " + (
             "Click a second point for “To”." if len(picks) == 1 else "Press Interpolate, or click again to start over.")
         return prompt_a, prompt_b, ([] if len(picks) == 2 else picks), plot, note
 
     @_friendly
     def interpolate(self, prompt_a: str, prompt_b: str, steps: float = 6, progress=gr.Progress()):  # noqa: B008 (gradio injects it)
-        import torch
+        from expclip.interpolation import interpolate, round_trip
 
         prompt_a, prompt_b = (prompt_a or "").strip(), (prompt_b or "").strip()
         if not prompt_a or not prompt_b:
@@ -419,21 +345,17 @@ class DemoApp:
         steps = int(steps)
         if not 2 <= steps <= 12:
             raise ValueError(f"Use 2–12 steps (got {steps}).")
-        z = self.text.embed([prompt_a, prompt_b]).float()
-        ts = torch.linspace(0, 1, 45)
-        path = slerp(z[0], z[1], ts)
-        frames = self.text.decode(path)
-        strip_idx = np.round(np.linspace(0, len(ts) - 1, steps)).astype(int)
+        frames, z = interpolate(self.text, prompt_a, prompt_b, INTERPOLATION_FRAMES)
+        strip_idx = np.round(np.linspace(0, len(frames) - 1, steps)).astype(int)
         progress(0.2, desc="Rendering the strip")
-        strip = np.concatenate([self.still(frames[i], "front", 256) for i in strip_idx], axis=1)
+        strip = np.concatenate([self.render.still(frames[i], "front", 256) for i in strip_idx], axis=1)
         progress(0.5, desc="Rendering the video")
         folder = self.request_dir()
-        clip = np.concatenate([frames, np.repeat(frames[-1:], 10, 0), frames[::-1], np.repeat(frames[:1], 10, 0)])
-        video = self.video([clip], folder / "interpolation.mp4", size=256)
+        video = self.render.video([round_trip(frames)], folder / "interpolation.mp4", size=256)
         if not self._manifold_ready.is_set():
             progress(0.9, desc="Waiting for the expression map (built once, at the first start)")
         try:
-            plot = self.manifold_plot({prompt_a: z[0].numpy(), prompt_b: z[1].numpy()})
+            plot = self.manifold().plot({prompt_a: z[0].numpy(), prompt_b: z[1].numpy()})
         except Unavailable:  # no map on this server: the strip and the video still answer
             plot = None
         return strip, str(video), plot
@@ -442,7 +364,9 @@ class DemoApp:
     @_friendly
     def animate(self, audio, prompt: str = "", photo=None, intensity: float = 1.0, timeline: str = "",
                 compare: str = "", progress=gr.Progress()):  # noqa: B008 (gradio injects it)
-        from render.gltf import write_glb
+        from expclip.clips import write_wav
+        from expclip.timeline import parse_timeline
+        from render.exports import write_animation
 
         if self.animator is None:
             raise Unavailable(self.animator_problem)
@@ -475,16 +399,14 @@ class DemoApp:
         write_wav(wav, clips[0].audio, clips[0].sample_rate)
         progress(0.3, desc="Rendering the video")
         captions = [name for name, _ in runs] if len(runs) > 1 else None
-        video = self.video([c.frames for c in clips], folder / "animation.mp4", fps=clips[0].fps, audio=wav,
+        video = self.render.video([c.frames for c in clips], folder / "animation.mp4", fps=clips[0].fps, audio=wav,
                            captions=captions)
         progress(0.9, desc="Writing the exports")
         files = [str(video)]
         for i, (clip, (name, _)) in enumerate(zip(clips, runs)):
             stem = "animation" if len(runs) == 1 else f"animation-{i + 1}"
-            arkit.write_csv(folder / f"{stem}.csv", clip.frames, live_link_face=True, fps=clip.fps)
-            (folder / f"{stem}.json").write_text(json.dumps(clip.to_json()))
-            write_glb(folder / f"{stem}.glb", clip.frames, fps=clip.fps)
-            files += [str(folder / f"{stem}.{ext}") for ext in ("csv", "json", "glb")]
+            files += map(str, write_animation(clip.frames, clip.fps, clip.to_json(), csv_path=folder / f"{stem}.csv",
+                                              json_path=folder / f"{stem}.json", glb_path=folder / f"{stem}.glb"))
         notes = sorted({n for c in clips for n in c.notes})
         summary = f"{clips[0].seconds:.1f} s at {clips[0].fps:g} fps" + "".join(f"  \n{n}" for n in notes)
         return str(video), files, summary
@@ -506,7 +428,7 @@ class DemoApp:
 
     def model_cards(self) -> list[tuple[str, str]]:
         cards = []
-        for folder in (self.checkpoint, self.generator_dir):
+        for folder in (self.checkpoint, self.generator_dir) if self.animator else (self.checkpoint,):
             card = folder / "README.md"
             if card.exists():
                 cards.append((f"Model card: {display(folder)}", card.read_text(encoding="utf-8")))
@@ -540,125 +462,6 @@ def describe_aus(aus: dict[str, float]) -> str:
         side = {"L": "left ", "R": "right "}.get(code.side or "", "")
         lines.append(f"- AU{key}: {side}{code.unit.name.lower()} ({value:.2f})")
     return "**Likely Action Units**\n" + "\n".join(lines)
-
-
-def draw_face(image: np.ndarray, box, points: np.ndarray) -> np.ndarray:
-    """The photo with the face box and the 478 landmarks drawn on it."""
-    picture = Image.fromarray(image).convert("RGB")
-    draw = ImageDraw.Draw(picture)
-    scale = max(picture.size) / 512
-    draw.rectangle(list(box), outline=(0, 200, 80), width=max(2, int(3 * scale)))
-    r = max(1.0, 1.2 * scale)
-    for x, y in points[:, :2]:
-        draw.ellipse([x - r, y - r, x + r, y + r], fill=(255, 60, 60))
-    return np.asarray(picture)
-
-
-def slerp(a, b, ts):
-    """Spherical interpolation between unit vectors ``a`` and ``b`` at ``ts`` → ``(len(ts), D)``."""
-    import torch
-
-    a, b = torch.nn.functional.normalize(a, dim=-1), torch.nn.functional.normalize(b, dim=-1)
-    omega = torch.arccos((a * b).sum().clamp(-1 + 1e-6, 1 - 1e-6))
-    if omega < 1e-4:
-        return a.expand(len(ts), -1).clone()
-    ts = ts[:, None]
-    return (torch.sin((1 - ts) * omega) * a + torch.sin(ts * omega) * b) / torch.sin(omega)
-
-
-def project_2d(z: np.ndarray) -> tuple[np.ndarray, str]:
-    """t-SNE of ``z (N, D)`` when scikit-learn is installed, else PCA (numpy SVD)."""
-    try:
-        from sklearn.manifold import TSNE
-    except ImportError:
-        centred = z - z.mean(0)
-        _, _, vt = np.linalg.svd(centred, full_matrices=False)
-        return (centred @ vt[:2].T).astype(np.float32), "PCA"
-    points = TSNE(2, perplexity=30, init="pca", random_state=0, max_iter=500).fit_transform(z)
-    return points.astype(np.float32), "t-SNE"
-
-
-@dataclass(frozen=True)
-class MapFrame:
-    """Where the plot's axes lie in the image: data ``(x, y)`` ↔ image pixels (x right, y down)."""
-
-    left: float
-    top: float
-    width: float
-    height: float
-    xlim: tuple[float, float]
-    ylim: tuple[float, float]
-
-    def to_pixels(self, points: np.ndarray) -> np.ndarray:
-        """``(N, 2)`` data coordinates → ``(N, 2)`` pixel coordinates."""
-        u = (points[:, 0] - self.xlim[0]) / (self.xlim[1] - self.xlim[0])
-        v = (points[:, 1] - self.ylim[0]) / (self.ylim[1] - self.ylim[0])
-        return np.stack([self.left + u * self.width, self.top + (1 - v) * self.height], axis=1)
-
-
-def plot_manifold(points: np.ndarray, labels: list[str], method: str,
-                  marked: dict[str, np.ndarray]) -> tuple[np.ndarray, MapFrame]:
-    """The map as an RGB image ``(H, W, 3)`` and its :class:`MapFrame` (the same for any ``marked``)."""
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    names, counts = np.unique(labels, return_counts=True)
-    top = [names[i] for i in np.argsort(-counts)[:MANIFOLD_COLOURED]]
-    figure = Figure(figsize=(7, 6), dpi=90)
-    axes = figure.subplots()
-    labels = np.asarray(labels)
-    rest = ~np.isin(labels, top)
-    axes.scatter(points[rest, 0], points[rest, 1], s=5, c="#cccccc", label="other")
-    colours = matplotlib.colormaps["tab20"]
-    for i, name in enumerate(top):
-        mask = labels == name
-        axes.scatter(points[mask, 0], points[mask, 1], s=6, color=colours(i % 20), label=name)
-    for label, (x, y) in marked.items():
-        axes.scatter([x], [y], marker="*", s=300, c="black", edgecolors="white", zorder=5)
-        axes.annotate(label[:30], (x, y), textcoords="offset points", xytext=(8, 8), fontsize=10, weight="bold")
-    if len(marked) == 2:
-        (x0, y0), (x1, y1) = marked.values()
-        axes.plot([x0, x1], [y0, y1], "k--", lw=1)
-    axes.set_title(f"Click two points. TEAD test expressions, {method} of E's embeddings", fontsize=9, loc="left")
-    lows, highs = points.min(0), points.max(0)
-    margin = 0.04 * (highs - lows) + 1e-6
-    axes.set_xlim(lows[0] - margin[0], highs[0] + margin[0])  # fixed, so that marks never move the frame
-    axes.set_ylim(lows[1] - margin[1], highs[1] + margin[1])
-    axes.set_xticks([])
-    axes.set_yticks([])
-    axes.legend(fontsize=7, markerscale=2, loc="center left", bbox_to_anchor=(1, 0.5))
-    figure.set_layout_engine("none")
-    figure.subplots_adjust(left=0.02, right=0.76, bottom=0.02, top=0.94)
-    canvas = FigureCanvasAgg(figure)
-    canvas.draw()
-    box = axes.get_window_extent()
-    frame = MapFrame(box.x0, canvas.get_width_height()[1] - box.y1, box.width, box.height,
-                     axes.get_xlim(), axes.get_ylim())
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy(), frame
-
-
-def parse_timeline(text: str) -> list[tuple[float, str]]:
-    """"0:calm; 4.5:furious" → [(0.0, "calm"), (4.5, "furious")] (or a sentence saying what is wrong)."""
-    entries = []
-    for part in (p.strip() for p in re.split(r"[;\n]", text) if p.strip()):
-        match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*s?\s*:\s*(.+)", part)
-        if not match:
-            raise ValueError(f"Timeline entry {part!r} is not 'seconds: prompt'; write e.g. '0: calm; 4.5: furious'.")
-        entries.append((float(match.group(1)), match.group(2).strip()))
-    return entries
-
-
-def write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> Path:
-    import wave
-
-    data = (np.clip(samples, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(sample_rate)
-        out.writeframes(data.tobytes())
-    return path
 
 
 # ------------------------------------------------------------------------------------------------ the UI
@@ -695,7 +498,7 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
                     prompt = gr.Textbox(label="Prompt", placeholder="a proud, beaming smile")
                     intensity = gr.Slider(0, 2, value=1, step=0.05, label="Intensity")
                     with gr.Accordion("Blend with a second prompt", open=False):
-                        second = gr.Textbox(label="Second prompt", placeholder="surprise")
+                        second = gr.Textbox(label="Second prompt", placeholder="surprise", value="")
                         blend = gr.Slider(0, 1, value=0.5, step=0.05, label="Share of the second prompt")
                     go = gr.Button("Make the face", variant="primary")
                 with gr.Column(scale=2):
@@ -751,13 +554,14 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
             with gr.Row():
                 with gr.Column(scale=1):
                     audio = gr.Audio(label="Speech", type="filepath", sources=["upload", "microphone"], format=None)
-                    speech_prompt = gr.Textbox(label="Style prompt", placeholder="quietly furious")
+                    speech_prompt = gr.Textbox(label="Style prompt", placeholder="quietly furious", value="")
                     speech_intensity = gr.Slider(0, 2, value=1, step=0.05, label="Intensity")
                     with gr.Accordion("Other styles: a photo, a timeline, side by side", open=False):
                         style_photo = gr.Image(label="Reference photo", type="filepath", sources=["upload", "webcam"])
                         timeline = gr.Textbox(label="Emotion timeline (seconds: prompt)",
-                                              placeholder="0: calm; 4.5: furious")
-                        compare = gr.Textbox(label="Side by side: 2–4 prompts", placeholder="calm; furious; sad")
+                                              placeholder="0: calm; 4.5: furious", value="")
+                        compare = gr.Textbox(label="Side by side: 2–4 prompts", placeholder="calm; furious; sad",
+                                             value="")
                     go_speech = gr.Button("Animate", variant="primary", interactive=app.animator is not None)
                     gr.Markdown(f"Recordings up to {app.max_audio_seconds:g} s are accepted.")
                 with gr.Column(scale=2):
@@ -802,7 +606,7 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
 
             def show_map():
                 try:
-                    return app.manifold_plot()
+                    return app.manifold().plot()
                 except Unavailable as error:
                     gr.Warning(str(error))
                     return None

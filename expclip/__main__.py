@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -84,21 +83,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_timeline(entries: list[str]) -> list[tuple[float, str]]:
-    """``["0:calm", "4.5:quietly furious"]`` → ``[(0.0, "calm"), (4.5, "quietly furious")]``."""
-    timeline = []
-    for entry in entries:
-        start, sep, prompt = entry.partition(":")
-        try:
-            seconds = float(start)
-        except ValueError:
-            seconds = None
-        if not sep or seconds is None or not prompt.strip():
-            raise ValueError(f"Timeline entry {entry!r} is not SECONDS:PROMPT, e.g. '4.5:quietly furious'.")
-        timeline.append((seconds, prompt.strip()))
-    return timeline
-
-
 def _result(prompt: str, weights: np.ndarray, aus: dict[str, float], truncated: bool) -> dict:
     result = {"prompt": prompt, "blendshapes": arkit.to_dict(weights), "aus": aus}
     if truncated:
@@ -124,10 +108,10 @@ def _text(args: argparse.Namespace) -> None:
         print(f"note: prompt {i + 1} was longer than the text encoder's {pipe.encoder.max_tokens}-token limit; "
               "its end was cut.", file=sys.stderr)
     payload = results[0] if len(results) == 1 else results
-    text = json.dumps(payload, indent=2)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
+        from render.exports import write_json
+
+        write_json(args.json, payload)
     for result, w in zip(results, weights):
         shapes = ", ".join(f"{name} {value:.2f}" for name, value in arkit.strongest(w)) or "neutral"
         aus = ", ".join(f"AU{k} {v:.2f}" for k, v in list(result["aus"].items())[:5]) or "none"
@@ -152,17 +136,17 @@ def _render(args: argparse.Namespace, weights: np.ndarray, labels: list[str]) ->
 
 
 def _write_json(path: Path | None, payload) -> None:
+    from render.exports import write_json
+
     if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(payload, indent=2) + "\n")
+        write_json(path, payload)
         print(f"JSON: {path}")
 
 
 def _save_png(path: Path, image: np.ndarray) -> None:
-    from PIL import Image
+    from render.exports import write_png
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image).save(path)
+    write_png(path, image)
     print(f"Image: {path}")
 
 
@@ -185,17 +169,12 @@ def _image(args: argparse.Namespace) -> None:
 
 def _side_by_side(path: Path, result, size: int) -> np.ndarray:
     """The photo with its face box and landmarks, beside the head making the expression (both ``size`` high)."""
-    from PIL import Image, ImageDraw
+    from PIL import Image
 
-    from expclip.images import load_image
+    from expclip.images import draw_face, load_image
     from render.renderer import render_still
 
-    photo = Image.fromarray(load_image(path))
-    draw = ImageDraw.Draw(photo)
-    radius = max(1, round(photo.height / 300))
-    for x, y, _ in result.face.points[::3]:
-        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(60, 220, 90))
-    draw.rectangle(result.face.box, outline=(255, 200, 0), width=max(1, round(photo.height / 150)))
+    photo = Image.fromarray(draw_face(load_image(path), result.face.box, result.face.points))
     photo = photo.resize((max(1, round(photo.width * size / photo.height)), size))
     head = render_still(result.weights, size=size)
     return np.concatenate([np.asarray(photo), head], axis=1)
@@ -245,6 +224,8 @@ def _animate(args: argparse.Namespace) -> None:
         raise ValueError("Say what to write: --video, --csv, --json and/or --glb.")
     if args.compare and (args.csv or args.json or args.glb):
         raise ValueError("--compare makes a side-by-side video only; use --prompt for CSV, JSON or GLB.")
+    from expclip.timeline import parse_timeline
+
     timeline = parse_timeline(args.timeline) if args.timeline else None
     speech = load_speech(args.audio, max_seconds=args.max_seconds or MAX_SECONDS)  # bad audio fails before loading models
     animator = load_animator(args.checkpoint, args.expclip_checkpoint)
@@ -260,15 +241,13 @@ def _animate(args: argparse.Namespace) -> None:
     for note in dict.fromkeys(n for c in clips for n in c.notes):
         print(f"note: {note}", file=sys.stderr)
     print(f"{args.audio}: {len(clip.frames)} frames at {clip.fps:g} fps ({clip.seconds:.1f} s)")
-    if args.csv:
-        arkit.write_csv(args.csv, clip.frames, live_link_face=True, fps=clip.fps)
-        print(f"CSV: {args.csv}")
-    _write_json(args.json, {"audio": str(args.audio), **clip.to_json()})
-    if args.glb:
-        from render.gltf import write_glb
+    from render.exports import write_animation
 
-        write_glb(args.glb, clip.frames, fps=clip.fps)
-        print(f"GLB: {args.glb}")
+    write_animation(clip.frames, clip.fps, {"audio": str(args.audio), **clip.to_json()}, csv_path=args.csv,
+                    json_path=args.json, glb_path=args.glb)
+    for label, path in (("CSV", args.csv), ("JSON", args.json), ("GLB", args.glb)):
+        if path:
+            print(f"{label}: {path}")
     if args.video:
         from render.video import render_video
 
@@ -288,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"text": _text, "image": _image, "fit": _image, "index": _index, "retrieve": _retrieve,
                 "animate": _animate}
     try:
+        if args.command in ("image", "fit", "index", "retrieve") or getattr(args, "image", None) is not None:
+            from render.correspondence_build import ensure_correspondence
+
+            ensure_correspondence()  # photos need the rig's landmark correspondence: built once (~15 s) if missing
         commands[args.command](args)
     except (CheckpointError, EncoderUnavailable, RenderError, AssetError, MediaError, arkit.BlendshapeError,
             ValueError, OSError) as error:

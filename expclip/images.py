@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
 MAX_SIDE = 1920          # long side after downscaling; landmarks need no more
 MAX_PIXELS = 100_000_000  # refuse before decoding anything larger (a decompression bomb or a scan)
@@ -86,3 +86,15 @@ def load_image(source: ImageInput, name: str | None = None) -> np.ndarray:
         raise ImageError(f"{name} is only {image.width}x{image.height} pixels; give an image at least 16 pixels "
                          "on each side.")
     return np.asarray(image, dtype=np.uint8).copy()
+
+
+def draw_face(image: np.ndarray, box: tuple[float, float, float, float], points: np.ndarray) -> np.ndarray:
+    """The photo ``(H, W, 3)`` with the face ``box`` (x0, y0, x1, y1) and its landmarks ``(N, 2|3)`` drawn on it."""
+    picture = Image.fromarray(image).convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    scale = max(picture.size) / 512
+    draw.rectangle(list(box), outline=(0, 200, 80), width=max(2, int(3 * scale)))
+    r = max(1.0, 1.2 * scale)
+    for x, y in np.asarray(points)[:, :2]:
+        draw.ellipse([x - r, y - r, x + r, y + r], fill=(255, 60, 60))
+    return np.asarray(picture)

@@ -68,6 +68,19 @@ class TextToExpression:
         z = (z_all * (mix / mix.sum()).unsqueeze(1).to(z_all.device)).sum(0, keepdim=True)
         return self.decode(torch.nn.functional.normalize(z, dim=-1), intensity)[0]
 
+    def mix(self, prompt: str, second: str = "", share: float = 0.5, intensity: float = 1.0) -> np.ndarray:
+        """``prompt`` with ``share`` of ``second`` mixed in → (52,): 0 (or no second prompt) is ``prompt`` alone, 1 ``second`` alone."""
+        prompt, second = (prompt or "").strip(), (second or "").strip()
+        if not prompt:
+            raise PromptError("Type a prompt first, e.g. 'a proud, beaming smile'.")
+        if not 0.0 <= share <= 1.0:
+            raise ValueError(f"The second prompt's share {share:g} is outside 0–1.")
+        if not second or share == 0.0:
+            return self.weights(prompt, intensity)[0]
+        if share == 1.0:
+            return self.weights(second, intensity)[0]
+        return self.blend([(prompt, 1.0 - share), (second, share)], intensity)
+
     @staticmethod
     def explain(weights: np.ndarray) -> dict[str, float]:
         """Likely Action Units behind (52,) weights, strongest first (see :func:`expclip.facs.explain`)."""

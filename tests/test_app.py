@@ -200,12 +200,12 @@ def test_retrieve_from_the_gallery_the_app_built(served) -> None:
 
 def test_picking_points_on_the_map(served) -> None:
     app, _ = served
-    data = app.manifold_data()
-    pixels = data["frame"].to_pixels(data["points"])
-    first = app.pick_point(*pixels[3])
+    emap = app.manifold()
+    pixels = emap.frame.to_pixels(emap.points)
+    first = emap.pick(*pixels[3])
     assert np.allclose(pixels[first], pixels[3])  # the point under the click (or one drawn on top of it)
     with pytest.raises(ValueError, match="click on one of the coloured dots"):
-        app.pick_point(1.0, 1.0)  # the figure's corner, outside the axes
+        emap.pick(1.0, 1.0)  # the figure's corner, outside the axes
 
 
 def test_animate_and_exports(served, files) -> None:
@@ -265,8 +265,11 @@ def test_a_50_mb_upload_is_refused_and_the_app_stays_up(served, files) -> None:
 
 
 def test_helpers() -> None:
-    assert demo_app.parse_timeline("0:calm; 4.5 : furious") == [(0.0, "calm"), (4.5, "furious")]
+    from expclip.manifold import project_2d
+    from expclip.timeline import parse_timeline
+
+    assert parse_timeline("0:calm; 4.5 : furious") == [(0.0, "calm"), (4.5, "furious")]
     table = demo_app.bar_table(np.linspace(0, 1, 52, dtype=np.float32))
     assert len(table) == 52 and list(table["region"].unique()) == list(arkit.GROUPS)
-    points, method = demo_app.project_2d(np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32))
+    points, method = project_2d(np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32))
     assert points.shape == (60, 2) and method in ("t-SNE", "PCA")

@@ -254,8 +254,8 @@ def test_speech_tab_microphone(page, files, shots) -> None:
 
 def click_map_point(page, panel, app, index: int) -> str:
     """Click point ``index`` of the expression map; returns the text that should fill the prompt box."""
-    data = app.manifold_data()
-    x, y = data["frame"].to_pixels(data["points"])[index]
+    emap = app.manifold()
+    x, y = emap.frame.to_pixels(emap.points)[index]
     image = image_in(panel, "Expression map")
     image.wait_for()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
@@ -263,7 +263,7 @@ def click_map_point(page, panel, app, index: int) -> str:
     box = image.bounding_box()
     scale = box["width"] / natural
     page.mouse.click(box["x"] + x * scale, box["y"] + y * scale)
-    return data["texts"][app.pick_point(x, y)]
+    return emap.texts[emap.pick(x, y)]
 
 
 def test_manifold_tab(page, served, shots) -> None:
@@ -279,7 +279,7 @@ def test_manifold_tab(page, served, shots) -> None:
     from_text = click_map_point(page, panel, app, 0)
     sync_api.expect(field(panel, "From")).to_have_value(from_text, timeout=TIMEOUT_MS)
     panel.get_by_text("Click a second point").first.wait_for()
-    to_text = click_map_point(page, panel, app, len(app.manifold_data()["points"]) - 1)
+    to_text = click_map_point(page, panel, app, len(app.manifold().points) - 1)
     sync_api.expect(field(panel, "To")).to_have_value(to_text, timeout=TIMEOUT_MS)
     sync_api.expect(field(panel, "From")).to_have_value(from_text, timeout=TIMEOUT_MS)
     panel.get_by_role("button", name="Interpolate").click()

@@ -17,6 +17,7 @@ import pytest
 pytest.importorskip("gradio")
 from gradio_client import Client
 
+from head.correspondence import correspondence_path
 from head.rig import default_rig_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,11 +29,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _serve(process: subprocess.Popen, port: int, log: Path, within_s: float = 180) -> str:
+    """The URL of the ``app.py`` started as ``process`` once it serves (or a failure with its log's end)."""
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + within_s
+    while True:
+        assert process.poll() is None, log.read_text()[-2000:]
+        try:
+            with urllib.request.urlopen(url + "config", timeout=2):
+                return url
+        except OSError:
+            assert time.monotonic() < deadline, f"app.py did not serve within {within_s:g} s"
+            time.sleep(0.3)
+
+
 def test_python_app_py_serves_and_cleans_up(tmp_path, rig) -> None:
     cache, temp = tmp_path / "cache", tmp_path / "tmp"
     cache.mkdir()
     temp.mkdir()
-    (cache / default_rig_path().name).symlink_to(default_rig_path())  # the session's rig; demo data built here
+    for built in (default_rig_path(), correspondence_path()):  # the session's rig; demo data built here
+        (cache / built.name).symlink_to(built)
     port = _free_port()
     env = {**os.environ, "EXPCLIP_CACHE": str(cache), "TMPDIR": str(temp), "PYOPENGL_PLATFORM": "egl",
            "GRADIO_EXAMPLES_CACHE": str(tmp_path / "examples")}
@@ -41,16 +57,8 @@ def test_python_app_py_serves_and_cleans_up(tmp_path, rig) -> None:
                                 "--data", str(tmp_path / "no-data")], cwd=REPO, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     try:
-        url = f"http://127.0.0.1:{port}/"
+        url = _serve(process, port, tmp_path / "app.log")
         deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, (tmp_path / "app.log").read_text()[-2000:]
-            try:
-                with urllib.request.urlopen(url + "config", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "app.py did not serve within 180 s"
-                time.sleep(0.3)
         front, *_ = Client(url, verbose=False, download_files=str(tmp_path / "client")).predict(
             "a proud, beaming smile", 1.0, "", 0.5, api_name="/text_to_expression")
         assert Path(front).stat().st_size > 1000
