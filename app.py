@@ -22,9 +22,7 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -37,7 +35,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from demo_data import DemoData
+from demo_data import DemoData, Unavailable
 from head import arkit
 from head.arkit import GROUPS
 
@@ -45,7 +43,6 @@ log = logging.getLogger("expclip.app")
 
 REPO = Path(__file__).resolve().parent
 SYNTHETIC_GALLERY = "MEAD-3D synthetic (test split)"
-TALKING_TEST_AUDIO = REPO / "data" / "talking" / "audio" / "test"
 DEFAULT_MAX_AUDIO_SECONDS = 120.0
 DEFAULT_MAX_FILE_SIZE = "25mb"
 INTERPOLATION_FRAMES = 45
@@ -54,10 +51,6 @@ TEXT_EXAMPLES = [["a proud, beaming smile", 1.0, "", 0.5],
                  ["quietly furious", 1.0, "", 0.5],
                  ["wide-eyed and gasping", 1.2, "", 0.5],
                  ["joy", 1.0, "surprise", 0.3]]
-
-
-class Unavailable(RuntimeError):
-    """A feature this server cannot offer (a checkpoint or data set it was started without)."""
 
 
 @contextmanager
@@ -136,10 +129,6 @@ class DemoApp:
         self.index_dir = Path(index_dir) if index_dir else None  # None: the library's cache (kept between runs)
         atexit.register(shutil.rmtree, self.work, ignore_errors=True)
         self.render = RenderWorkers()
-        self._manifold = None  # an ExpressionMap, or the Unavailable that says why there is none
-        self._manifold_ready = threading.Event()
-        self._background: threading.Thread | None = None  # started by prepare_data()
-        self._background_lock = threading.Lock()
         self.examples = self._make_examples()
         self.load_seconds = time.perf_counter() - started
 
@@ -172,14 +161,7 @@ class DemoApp:
             weights = arkit.from_dict({"mouthSmileLeft": 0.9, "mouthSmileRight": 0.9, "cheekSquintLeft": 0.5,
                                        "cheekSquintRight": 0.5, "eyeSquintLeft": 0.3, "eyeSquintRight": 0.3})
             write_png(face, self.render.still(weights))
-        speech: Path | None = None
-        if TALKING_TEST_AUDIO.is_dir():
-            speech = next(iter(sorted(TALKING_TEST_AUDIO.glob("*.wav"))), None)
-        if speech is None and shutil.which("espeak-ng"):
-            speech = folder / "hello.wav"
-            subprocess.run(["espeak-ng", "-w", str(speech), "Hello there, this is a short test of the talking head."],
-                           capture_output=True, check=False, timeout=30)
-            speech = speech if speech.exists() and speech.stat().st_size > 1000 else None
+        speech = self.data.speech_example(folder)
         return {"face": face, "speech": speech}
 
     @staticmethod
@@ -281,42 +263,17 @@ class DemoApp:
 
     # manifold ----------------------------------------------------------------------------------------
     def prepare_data(self) -> None:
-        """Start computing the expression map and building the demo gallery in the background, once.
+        """Start building the expression map and the demo gallery in the background (once).
 
         ``main()`` calls it once the server is up, so that a first start's data builds do not slow the
-        start-up; the map calls it itself in apps launched otherwise (retrieval builds a missing gallery
-        on request).
+        start-up; the map calls it itself in apps launched otherwise.
         """
-        with self._background_lock:
-            if self._background is None:
-                self._background = threading.Thread(target=self._build_data, daemon=True, name="demo-data")
-                self._background.start()
-
-    def _build_data(self) -> None:
-        """The expression map, then the demo gallery (both built first if missing)."""
-        from expclip.manifold import ExpressionMap
-
-        try:
-            self._manifold = ExpressionMap.from_tead(self.text.model, self.data.tead_test())
-        except Exception as error:
-            log.exception("manifold failed")
-            self._manifold = Unavailable(f"The manifold could not be computed ({error}).")
-        finally:
-            self._manifold_ready.set()
-        if self.image.has_projector:
-            try:
-                self.data.gallery()
-            except Exception:  # retrieval builds it again on request and shows the error then
-                log.exception("building the demo gallery failed")
+        self.data.start(self.text.model, with_gallery=self.image.has_projector)
 
     def manifold(self, timeout: float | None = None):
         """The :class:`expclip.manifold.ExpressionMap` (waiting for it up to ``timeout`` s), else ``Unavailable``."""
         self.prepare_data()
-        if not self._manifold_ready.wait(timeout):
-            raise Unavailable("The expression map is still being computed; try again in a few seconds.")
-        if isinstance(self._manifold, Unavailable):
-            raise self._manifold
-        return self._manifold
+        return self.data.expression_map(timeout)
 
     @_friendly
     def pick(self, prompt_a: str, prompt_b: str, picks: list, event: gr.SelectData):
@@ -352,7 +309,7 @@ class DemoApp:
         progress(0.5, desc="Rendering the video")
         folder = self.request_dir()
         video = self.render.video([round_trip(frames)], folder / "interpolation.mp4", size=256)
-        if not self._manifold_ready.is_set():
+        if not self.data.map_ready():
             progress(0.9, desc="Waiting for the expression map (built once, at the first start)")
         try:
             plot = self.manifold().plot({prompt_a: z[0].numpy(), prompt_b: z[1].numpy()})
