@@ -178,11 +178,11 @@ class IndexReport:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        """One line for a person, e.g. "Indexed 6 faces in photos (2 new, 4 reused, 1 removed); 1 file skipped;
-        index written to ~/.cache/expclip/galleries/…"."""
+        """One line for a person, e.g. "Indexed 6 faces in photos (2 embedded now, 4 reused, 1 removed); 1 file
+        skipped; index written to ~/.cache/expclip/galleries/…"."""
         skipped = f"; {len(self.skipped)} file{'s' * (len(self.skipped) != 1)} skipped" if self.skipped else ""
-        return (f"Indexed {self.total} face{'s' * (self.total != 1)} in {self.index.gallery} ({self.embedded_now} new, "
-                f"{self.reused} reused, {self.removed} removed){skipped}; index written to {self.folder}.")
+        return (f"Indexed {self.total} face{'s' * (self.total != 1)} in {self.index.gallery} ({self.embedded_now} "
+                f"embedded now, {self.reused} reused, {self.removed} removed){skipped}; index written to {self.folder}.")
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,7 @@ def test_loss_drops_and_the_run_resumes(trained) -> None:
     rows = list(csv.DictReader((out / "log.csv").open()))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]  # the second command trained only epoch 4
     assert "Resuming from epoch 3 of 4" in trained["resumed"].stdout + trained["resumed"].stderr
+    assert trained["resumed"].stdout.strip().splitlines()[-1].startswith("Trained 4 epochs ")  # a person's summary
     # The faces get better: reconstruction and text → weights MSE drop. (L_emb, and with it the total, can rise
     # for a while: its target E(b) starts nearly collapsed, so early alignment is easy, and spreads out as E learns.)
     assert float(rows[-1]["train_ae"]) < 0.8 * float(rows[0]["train_ae"])
@@ -122,6 +123,7 @@ def test_eval_prints_metrics_beside_the_baseline(trained) -> None:
                   "--quiet")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
+    assert result.stderr.strip().splitlines()[-1].startswith(f"Evaluated {trained['out']} on ")
     assert report["test_samples"] == 40
     for key in ("ae_mse", "cross_mse", "retrieval_r@1", "retrieval_r@5", "retrieval_r@10", "emotion_accuracy"):
         assert 0 <= report["expclip"][key] <= 1

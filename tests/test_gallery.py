@@ -137,7 +137,7 @@ def test_index_command_ends_with_a_one_line_summary(gallery: Path, checkpoint: P
                                 text=True, timeout=600)
         assert result.returncode == 0, result.stderr[-2000:]
         *_, last = result.stdout.strip().splitlines()
-        assert last == (f"Indexed 6 faces in {gallery.resolve()} (6 new, 0 reused, 0 removed); 2 files skipped; "
+        assert last == (f"Indexed 6 faces in {gallery.resolve()} (6 embedded now, 0 reused, 0 removed); 2 files skipped; "
                         f"index written to {folder}.")
         for marker in ("embeddings=", "array(", "GalleryIndex(", "Entry("):
             assert marker not in result.stdout and marker not in result.stderr

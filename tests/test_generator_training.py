@@ -49,6 +49,7 @@ def test_loss_drops_and_the_run_resumes(trained) -> None:
     rows = list(csv.DictReader((out / "log.csv").open()))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
     assert "Resuming from epoch 3 of 4" in trained["resumed"].stdout + trained["resumed"].stderr
+    assert trained["resumed"].stdout.strip().splitlines()[-1].startswith("Trained 4 epochs ")  # a person's summary
     assert float(rows[-1]["train_total"]) < 0.8 * float(rows[0]["train_total"])
     assert float(rows[-1]["test_rec"]) < float(rows[0]["test_rec"])
     assert {"train_rec", "train_lm", "train_style"} <= set(rows[0])
@@ -62,6 +63,7 @@ def test_eval_reports_each_setting_beside_the_baseline(trained) -> None:
                   str(trained["talking"]), "--limit", "2", "--quiet")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
+    assert result.stderr.strip().splitlines()[-1].startswith(f"Evaluated {trained['out']} on ")
     assert report["clips"] == 2
     for setting in ("own", "text", "baseline"):
         assert set(report[setting]) == {"lip_error", "lip_motion", "style_consistency", "envelope_correlation",

@@ -252,7 +252,9 @@ def test_build_is_deterministic_and_resumes_after_a_kill(tead, tmp_path, monkeyp
 def test_cli(tead, tmp_path, capsys):
     out = tmp_path / "talking"
     assert main(["build", "--size", "2", "--seed", "1", "--out", str(out), "--tead", str(tead), "--quiet"]) == 0
-    meta = json.loads(capsys.readouterr().out)
+    (line,) = capsys.readouterr().out.splitlines()  # one line for a person, no JSON
+    assert line.startswith("Wrote 1 train and 1 test clips (") and line.endswith(f"to {out}; details in meta.json.")
+    meta = clips.read_meta(out)
     assert meta["clips"] == {"train": 1, "test": 1} and meta["seconds"]["total"] > 0
     assert clips.read_meta(out)["fps"] == 30.0
 

@@ -66,6 +66,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _recalls(metrics: dict, prefix: str) -> str:
+    found = [f"{key[len(prefix):]} {metrics[key]:.3f}" for key in metrics if key.startswith(prefix)]
+    return f", {prefix[:-1].replace('_', ' ')} {', '.join(found)}" if found else ""
+
+
+def _eval_summary(report: dict, checkpoint: Path) -> str:
+    """One line for a person about an ``eval`` report (the JSON on stdout holds everything)."""
+    parts = []
+    if "expclip" in report:
+        ours, base = report["expclip"], report["nearest_neighbour"]
+        parts.append(f"{report['test_samples']} TEAD test samples: retrieval R@1 {ours['retrieval_r@1']:.3f} "
+                     f"(nearest neighbour {base['retrieval_r@1']:.3f}), cross MSE {ours['cross_mse']:.5f}")
+    if "images" in report:
+        images = report["images"]
+        parts.append(f"{images['test_images']} test images: projector MSE {images['projector_mse']:.5f}"
+                     f"{_recalls(images, 'text_to_image_')}")
+    return f"Evaluated {checkpoint} on " + "; ".join(parts) + "."
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -75,13 +94,21 @@ def main(argv: list[str] | None = None) -> int:
             config = load_fit_config(args.config, data=args.data, out=args.out, epochs=args.epochs, seed=args.seed,
                                      limit_samples=args.limit_samples)
             metrics = fit(config, progress=not args.quiet)
-            print(json.dumps(metrics))
+            if not metrics:
+                print(f"Nothing to train: {config.out} already holds all {config.epochs} epochs.")
+            else:
+                print(f"Trained {metrics['epoch']} epochs ({metrics['steps']} steps, {metrics['train_seconds']:g} s): "
+                      f"test ae MSE {metrics['test_ae_mse']:.5f}, cross MSE {metrics['test_cross_mse']:.5f}; "
+                      f"checkpoint in {config.out} (all metrics in metrics.json, per epoch in log.csv).")
         elif args.command == "fit-image":
             from train.expclip.fit_image import fit_image, load_fit_image_config
 
             config = load_fit_image_config(args.config, data=args.data, checkpoint=args.checkpoint, out=args.out,
                                            epochs=args.epochs)
-            print(json.dumps(fit_image(config, progress=not args.quiet)))
+            metrics = fit_image(config, progress=not args.quiet)
+            print(f"Fitted the image projector on {metrics['test_images']} test images: projector MSE "
+                  f"{metrics['projector_mse']:.5f}{_recalls(metrics, 'text_to_image_')}; checkpoint in "
+                  f"{config.out or config.checkpoint} (metrics.json, under \"image\").")
         elif args.command == "eval":
             if args.data is None and args.images is None:
                 raise ValueError("eval needs --data (a TEAD directory), --images (a MEAD-3D directory) or both.")
@@ -94,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                 from train.expclip.fit_image import evaluate_checkpoint_images
 
                 report["images"] = evaluate_checkpoint_images(args.checkpoint, args.images, progress=not args.quiet)
-            print(json.dumps(report, indent=2))
+            print(json.dumps(report, indent=2))  # the report itself, for other tools; a person's line on stderr
+            print(_eval_summary(report, args.checkpoint), file=sys.stderr)
         elif args.command == "ablate":
             from train.expclip.ablate import ablate
             from train.expclip.fit import load_fit_config
@@ -102,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             ablate(load_fit_config(args.config, epochs=args.epochs, limit_samples=args.limit_samples), args.out,
                    progress=not args.quiet)
             print((args.out / "ablation.md").read_text())
+            print(f"Ablation table written to {args.out / 'ablation.md'} (numbers in ablation.json).")
         else:
             from train.expclip.gallery import gallery
 

@@ -53,12 +53,22 @@ def main(argv: list[str] | None = None) -> int:
             config = load_generator_fit_config(args.config, data=args.data, out=args.out, epochs=args.epochs,
                                                seed=args.seed, limit_clips=args.limit_clips, epa=args.epa,
                                                style_loss=args.style_loss)
-            print(json.dumps(fit(config, progress=not args.quiet)))
+            metrics = fit(config, progress=not args.quiet)
+            if not metrics:
+                print(f"Nothing to train: {config.out} already holds all {config.epochs} epochs.")
+            else:
+                print(f"Trained {metrics['epoch']} epochs on {metrics['train_clips']} clips ({metrics['train_seconds']:g} "
+                      f"s): test L_rec {metrics['test_rec']:.4f}, L_lm {metrics['test_lm']:.4f}; checkpoint in "
+                      f"{config.out} (all metrics in metrics.json, per epoch in log.csv).")
         else:
             from train.generator.evaluate import evaluate
 
-            print(json.dumps(evaluate(args.checkpoint, args.data, args.expclip, args.limit, progress=not args.quiet),
-                             indent=2))
+            report = evaluate(args.checkpoint, args.data, args.expclip, args.limit, progress=not args.quiet)
+            print(json.dumps(report, indent=2))  # the report itself, for other tools; a person's line on stderr
+            own, text, baseline = report["own"], report["text"], report["baseline"]
+            print(f"Evaluated {args.checkpoint} on {report['clips']} test clips: lip error {own['lip_error']:.4f} "
+                  f"(own style), {text['lip_error']:.4f} (text style), {baseline['lip_error']:.4f} (baseline); "
+                  f"emotion accuracy {text['emotion_accuracy']:.3f} from text.", file=sys.stderr)
     except (ConfigError, CheckpointError, ClipsError, EncoderUnavailable, TeadFormatError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -6,14 +6,14 @@
 
 Every source writes the one clips format of :mod:`expclip.clips` and resumes an interrupted build when
 run again with the same arguments. A source is a module of this package with ``add_cli(subparsers)``,
-which registers its subcommand with ``func(args) -> meta dict`` (see :data:`SOURCES`).
+which registers its subcommand with ``func(args) -> meta dict`` (see :data:`SOURCES`); the command ends
+with one line saying what it wrote.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 
 SOURCES = ("train.talking.corpus", "train.talking.beat", "train.talking.videos")
@@ -40,8 +40,19 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError, RuntimeError) as error:  # each builder's errors are one sentence
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(json.dumps(meta, indent=2))
+    print(summary(meta, args.out))
     return 0
+
+
+def summary(meta: dict, out) -> str:
+    """One line for a person about a finished clips build (``meta.json`` in ``out`` holds the rest)."""
+    counts, run = meta.get("clips", {}), meta.get("this_run", {})
+    about = [f"{meta['hours']:g} h of speech"] if "hours" in meta else []
+    if "clips_made" in run:
+        about.append(f"{run['clips_made']} made in this run")
+    about = f" ({', '.join(about)})" if about else ""
+    return (f"Wrote {counts.get('train', 0)} train and {counts.get('test', 0)} test clips{about} to {out}; "
+            "details in meta.json.")
 
 
 if __name__ == "__main__":
