@@ -28,7 +28,7 @@ def _rendered_faces(count: int, folder: Path) -> list[Path]:
     from expclip.tead import TeadSample
     from head.rig import load_rig
     from render.renderer import HeadRenderer
-    from train.mead3d.synthetic import SyntheticBuilder, SyntheticConfig
+    from expclip.mead3d_synthetic import SyntheticBuilder, SyntheticConfig
 
     rng = np.random.default_rng(0)
     weights = rng.uniform(0, 0.6, (count, 52)).astype(np.float32) * (rng.random((count, 52)) < 0.15)

@@ -7,21 +7,27 @@ background with noise. MediaPipe then finds the landmarks, as it would on a phot
 it finds no face are dropped. Train images take their expressions from TEAD's train split and test
 images from its test split, so the test expressions (and their texts) are unseen in training.
 Everything is drawn from ``(seed, split, index)``, so a build is reproducible and resumable.
+
+Built by ``python -m train.mead3d synthetic`` and, small, by the demo (``demo_data.py``). The library
+draws no pictures itself (``tests/test_layers.py``): the caller hands over the renderer, which is
+:class:`render.renderer.HeadRenderer`.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Protocol
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from head.files import drop_torn_line
+from expclip.configs import config_to_dict
 from expclip.mead3d import Mead3DRecord, append_record, read_meta, read_records, write_meta
 from expclip.tead import TeadSample, read_samples
-from train.config import config_to_dict
+from head.files import drop_torn_line
 
 
 @dataclass
@@ -35,6 +41,18 @@ class SyntheticConfig:
     max_pitch: float = 15.0
     max_roll: float = 12.0
     identity_strength: float = 1.0  # 0: always the ICT head's own shape
+
+
+class Renderer(Protocol):
+    """What the builder needs of a renderer: a look to set, and RGBA ``(S, S, 4)`` uint8 of posed vertices."""
+
+    def set_look(self, skin_tint, lights, ambient: float) -> None: ...
+
+    def render_vertices(self, vertices: np.ndarray) -> np.ndarray: ...
+
+
+# Opens a renderer of ``rig`` as ``opener(rig, size=S, samples=0, background=None)``: HeadRenderer's signature.
+RendererOpener = Callable[..., AbstractContextManager[Renderer]]
 
 
 def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
@@ -142,10 +160,14 @@ class SyntheticBuilder:
         return dropped
 
 
-def build_synthetic(config: SyntheticConfig, out: str | Path, progress: bool = True) -> dict:
-    """Build (or finish) the synthetic MEAD-3D in ``out``; returns its meta."""
+def build_synthetic(config: SyntheticConfig, out: str | Path, progress: bool = True, *,
+                    renderer: RendererOpener) -> dict:
+    """Build (or finish) the synthetic MEAD-3D in ``out``; returns its meta.
+
+    ``renderer`` opens the renderer: pass :class:`render.renderer.HeadRenderer` (it is called with the rig,
+    ``size=config.image_size``, no multisampling and a transparent background, which the builder fills).
+    """
     from expclip.landmarks import LandmarkDetector
-    from render.renderer import HeadRenderer
     from head.rig import load_rig
 
     out = Path(out)
@@ -153,8 +175,8 @@ def build_synthetic(config: SyntheticConfig, out: str | Path, progress: bool = T
     rig = load_rig()
     detector = LandmarkDetector(max_faces=1)
     dropped = {}
-    with HeadRenderer(rig, size=config.image_size, samples=0, background=None) as renderer:
-        builder = SyntheticBuilder(config, rig, renderer, detector)
+    with renderer(rig, size=config.image_size, samples=0, background=None) as opened:
+        builder = SyntheticBuilder(config, rig, opened, detector)
         for split, count in (("train", config.train_size), ("test", config.test_size)):
             dropped[split] = builder.build_split(out, split, read_samples(config.tead, split), count, progress)
     write_meta(out, {"builder": "synthetic", "config": config_to_dict(config), "dropped_without_face": dropped})

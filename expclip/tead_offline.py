@@ -1,5 +1,8 @@
 """The offline TEAD annotator: the emotion knowledge base + the AU rule → text/expression samples.
 
+Built by ``python -m train.tead build --annotator offline`` (``train/configs/tead_offline.yaml``) and,
+small, by the demo (``demo_data.py``); it needs nothing from ``train/``.
+
 Each sample mixes 1–3 emotions with intensities, turns their AU prototypes into AUs with natural
 variation (dropped and extra AUs, jittered intensities, left/right asymmetry), the AUs into 52
 blendshape weights by the rule, and writes a tweet-like first-person transcript, 3–5 tags, a
@@ -23,7 +26,7 @@ from tqdm import tqdm
 from expclip import facs
 from expclip.emotions import Emotion, KnowledgeBase, load_knowledge_base
 from expclip.tead import TeadSample, read_meta, split_by_seed, write_tead
-from train.config import config_to_dict
+from expclip.configs import config_to_dict
 
 
 @dataclass

@@ -19,8 +19,9 @@ from expclip.model import ExpCLIP, ExpCLIPConfig
 from head.arkit import BLENDSHAPE_NAMES
 from train.expclip.fit_image import FitImageConfig, _with_image_projector, fit_image
 from train.mead3d.media import build_from_media, parse_label
-from train.mead3d.synthetic import SyntheticConfig, build_synthetic
-from train.tead.offline import OfflineConfig, build_offline
+from expclip.mead3d_synthetic import SyntheticConfig, build_synthetic
+from expclip.tead_offline import OfflineConfig, build_offline
+from render.renderer import HeadRenderer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,7 +35,7 @@ def synthetic(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("mead3d")
     build_offline(OfflineConfig(size=60, seed=3), root / "tead", progress=False)
     build_synthetic(SyntheticConfig(tead=str(root / "tead"), train_size=12, test_size=6, image_size=256), root / "synthetic",
-                    progress=False)
+                    progress=False, renderer=HeadRenderer)
     return root / "synthetic"
 
 
@@ -71,7 +72,7 @@ def test_synthetic_build_resumes(synthetic: Path, tmp_path: Path) -> None:
     lines = (copy / "train.jsonl").read_text().splitlines()
     (copy / "train.jsonl").write_text("\n".join(lines[:-2]) + "\n" + lines[-2][:30])  # a torn last line
     build_synthetic(SyntheticConfig(tead=str(synthetic.parent / "tead"), train_size=12, test_size=6, image_size=256),
-                    copy, progress=False)
+                    copy, progress=False, renderer=HeadRenderer)
     assert [r.image for r in read_records(copy, "train")] == [r.image for r in read_records(synthetic, "train")]
 
 

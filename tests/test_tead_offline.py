@@ -14,7 +14,7 @@ from train.config import CONFIG_DIR, load_config
 from train.expclip.data import build_text_table
 from train.expclip.fit import FitConfig
 from train.expclip.gallery import PROMPTS
-from train.tead.offline import OfflineAnnotator, OfflineConfig, third_person
+from expclip.tead_offline import OfflineAnnotator, OfflineConfig, third_person
 from train.tead.stats import compute_stats, emotion_of
 
 N = 3000

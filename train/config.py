@@ -1,4 +1,8 @@
-"""Dataclass configs read from YAML files in ``train/configs/`` (unknown keys are errors)."""
+"""Dataclass configs read from YAML files in ``train/configs/`` (unknown keys are errors).
+
+:func:`config_to_dict`, the way back to plain data, lives in the library (:mod:`expclip.configs`), whose
+dataset builders record their configs too; it is imported here so that training code finds both in one place.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+
+from expclip.configs import config_to_dict
+
+__all__ = ["CONFIG_DIR", "ConfigError", "config_from_dict", "config_to_dict", "load_config"]
 
 CONFIG_DIR = Path(__file__).with_name("configs")
 T = TypeVar("T")
@@ -54,8 +62,3 @@ def load_config(cls: type[T], path: str | Path) -> T:
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: a config file must be a mapping of keys to values.")
     return config_from_dict(cls, values, str(path))
-
-
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """A config as plain JSON/YAML-ready values (tuples become lists)."""
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}

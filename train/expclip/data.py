@@ -23,8 +23,8 @@ from torch.utils.data import Dataset
 from expclip import facs
 from expclip.emotions import KnowledgeBase, load_knowledge_base
 from expclip.tead import TEXT_SOURCES, TeadSample
+from expclip.tead_offline import third_person
 from train.augment import BlendshapeAugment, TextAugment
-from train.tead.offline import third_person
 
 LOOK_SOURCE = "look"  # derived from the transcript and situation, not a field of the sample
 

@@ -9,7 +9,6 @@ Both resume an interrupted build when run again with the same arguments.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -44,13 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "synthetic":
-            from train.mead3d.synthetic import SyntheticConfig, build_synthetic
+            from expclip.mead3d_synthetic import SyntheticConfig, build_synthetic
+            from render.renderer import HeadRenderer
 
             if min(args.train_size, args.test_size) < 1 or not 64 <= args.image_size <= 1024:
                 raise ValueError("--train-size and --test-size must be at least 1 and --image-size 64 to 1024.")
             config = SyntheticConfig(tead=args.tead, train_size=args.train_size, test_size=args.test_size,
                                      image_size=args.image_size, seed=args.seed)
-            meta = build_synthetic(config, args.out, progress=not args.quiet)
+            meta = build_synthetic(config, args.out, progress=not args.quiet, renderer=HeadRenderer)
         else:
             from train.mead3d.media import build_from_media
 
@@ -58,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError("--every must be positive, --frames-per-video at least 1 and --test-share in [0, 1).")
             meta = build_from_media(args.source, args.out, args.every, args.frames_per_video, args.test_share,
                                     progress=not args.quiet)
-        print(json.dumps(meta, indent=2))
+        counts, dropped = meta.get("records", {}), sum(meta.get("dropped_without_face", {}).values())
+        lost = f" ({dropped} render{'s' * (dropped != 1)} without a detected face dropped)" if dropped else ""
+        print(f"Wrote {counts.get('train', 0)} train and {counts.get('test', 0)} test images with landmarks and "
+              f"weights to {args.out}{lost}; details in meta.json.")
     except (Mead3DError, TeadFormatError, AssetError, RenderError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

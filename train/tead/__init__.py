@@ -1,1 +1,2 @@
-"""TEAD builders: the offline annotator, the LLM annotator and dataset statistics (``python -m train.tead``)."""
+"""TEAD builders: the LLM annotator and dataset statistics (``python -m train.tead``); the offline annotator
+is the library's (:mod:`expclip.tead_offline`), since the demo builds a small TEAD with it."""

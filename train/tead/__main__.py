@@ -17,9 +17,9 @@ from pathlib import Path
 
 from expclip.facs import FACSError
 from expclip.tead import TeadFormatError
+from expclip.tead_offline import OfflineConfig, build_offline
 from train.config import CONFIG_DIR, ConfigError, load_config
 from train.tead.llm import LLMConfig, LLMError, annotate
-from train.tead.offline import OfflineConfig, build_offline
 from train.tead.stats import format_stats, load_stats, save_heatmap
 
 
