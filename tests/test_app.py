@@ -273,3 +273,14 @@ def test_helpers() -> None:
     assert len(table) == 52 and list(table["region"].unique()) == list(arkit.GROUPS)
     points, method = project_2d(np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32))
     assert points.shape == (60, 2) and method in ("t-SNE", "PCA")
+
+
+def test_api_arguments_with_a_ui_default_are_optional(served) -> None:
+    _, client = served
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    required = {name: [p["parameter_name"] for p in endpoint["parameters"] if not p["parameter_has_default"]]
+                for name, endpoint in info.items()}
+    assert required == {"/text_to_expression": ["prompt"], "/image_to_expression": ["photo"],
+                        "/retrieve": ["query"], "/interpolate": [], "/animate": ["audio"]}, required
+    hits, _ = client.predict("a big happy smile", k=1, gallery="gallery", api_name="/retrieve")
+    assert len(hits) == 1
