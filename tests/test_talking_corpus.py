@@ -11,7 +11,8 @@ import pytest
 
 from expclip import clips
 from head import arkit
-from train.talking import corpus, espeak, visemes
+from expclip import visemes
+from train.talking import corpus, espeak
 from train.talking.__main__ import main
 from train.talking.corpus import TalkingConfig, build_corpus, speakable
 

@@ -8,7 +8,7 @@ and
    speaking rate, pitch, pitch range and word gap drawn at random; the audio is resampled to 16 kHz,
    brought to a random loudness, given a short silence before and after and sometimes a faint noise
    floor;
-2. turns eSpeak's phoneme timings into coarticulated viseme curves (:mod:`train.talking.visemes`);
+2. turns eSpeak's phoneme timings into coarticulated viseme curves (:mod:`expclip.visemes`);
 3. layers the sample's expression on top (:func:`layer_face`): its blendshapes scaled to a random
    intensity that ramps in (and sometimes out); jaw opening of speech and expression combine as
    ``1 - (1 - s)(1 - e)``; the expression's own lip postures (pressed lips, a chin raise, puffed
@@ -41,7 +41,8 @@ from expclip.motion import blinks, smoothstep
 from head import arkit
 from head.files import drop_torn_line, write_text_atomic
 from train.config import config_to_dict
-from train.talking import espeak, visemes
+from expclip import visemes
+from train.talking import espeak
 
 BUILDER = "espeak"
 BUILDER_VERSION = 1

@@ -1,6 +1,6 @@
 """eSpeak phonemes → visemes → ARKit mouth and jaw curves at a video frame rate, with coarticulation.
 
-Each phoneme (eSpeak's ASCII mnemonic, as :mod:`train.talking.espeak` reports it) becomes one or more
+Each phoneme (eSpeak's ASCII mnemonic, as eSpeak NG reports it, or mapped from ARPAbet by :data:`ARPABET`) becomes one or more
 viseme targets (diphthongs glide between two). Every target is a vector of 52 weights
 (:data:`TARGETS`) that is wanted around the middle of its stretch of audio. Neighbouring targets are
 blended with dominance functions in the manner of Cohen and Massaro (1993): target ``k`` has a
@@ -114,6 +114,31 @@ PHONEMES: dict[str, str | tuple[tuple[float, str], ...]] = {
     "3": ((0.0, "@"), (0.5, "RR")), "3:": ((0.0, "@"), (0.5, "RR")), "VR": ((0.0, "AA"), (0.6, "RR")),
     "IR": ((0.0, "I"), (0.6, "RR")),
 }
+# ARPAbet (the CMU dictionary's phones, as pocketsphinx aligns them; see :mod:`expclip.alignment`) → eSpeak
+ARPABET: dict[str, str] = {
+    "SIL": "_", "P": "p", "B": "b", "M": "m", "F": "f", "V": "v", "TH": "T", "DH": "D", "T": "t", "D": "d",
+    "N": "n", "L": "l", "K": "k", "G": "g", "NG": "N", "CH": "tS", "JH": "dZ", "SH": "S", "ZH": "Z", "S": "s",
+    "Z": "z", "R": "r", "HH": "h", "Y": "j", "W": "w", "AA": "A:", "AE": "a", "AH": "V", "AO": "O:", "AW": "aU",
+    "AY": "aI", "EH": "E", "ER": "3:", "EY": "eI", "IH": "I", "IY": "i:", "OW": "oU", "OY": "OI", "UH": "U",
+    "UW": "u:",
+}
+
+
+def phones_to_espeak(phones: Sequence) -> list[tuple[float, str]]:
+    """Aligned ARPAbet phones (objects with ``label``, ``start``) → eSpeak starts ``[(seconds, mnemonic)]``."""
+    return [(float(p.start), ARPABET.get(p.label, "@")) for p in phones]
+
+
+def rule_face(phones: Sequence, seconds: float, fps: float = 30.0, samples: np.ndarray | None = None,
+              sample_rate: int = 16_000) -> np.ndarray:
+    """The phone → viseme rule alone on aligned ARPAbet phones: mouth weights ``(round(seconds·fps), 52)``
+    with the lips closed on bilabials (``samples``, when given, scale each vowel by its loudness)."""
+    phonemes = phones_to_espeak(phones)
+    gains = phoneme_gains(samples, sample_rate, phonemes, seconds) if samples is not None and phonemes else None
+    curves = speech_curves(phonemes, seconds, fps, gains=gains)
+    return make_contacts(curves.weights, curves.closure, curves.contact)
+
+
 # Phonemes whose dominance differs from their viseme's: sounds made without the lips, that borrow
 # the shape of the vowels around them.
 PHONEME_DOMINANCE: dict[str, float] = {"h": 0.15, ";": 0.2, "?": 0.15, "_!": 0.3, "j": 0.4, "l": 0.3}
