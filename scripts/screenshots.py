@@ -1,13 +1,14 @@
 """Small screenshots of each tab of the real demo (released checkpoints) for the README, made in headless chromium.
 
-    python scripts/screenshots.py       # → docs/screenshots/{text,image,retrieval,speech,manifold,model}.webp, speech.gif
+    python scripts/screenshots.py    # → docs/screenshots/{text,image,retrieval,speech,manifold,model}.jpg, speech.gif
     python scripts/screenshots.py --out /tmp/shots --raw /tmp/raw --checkpoint DIR --generator DIR --gallery FOLDER
 
 It launches ``app.py``'s demo on a free loopback port, drives every tab with Playwright and Debian's
 chromium (``apt-get install chromium``; ``pip install -r requirements-dev.txt``) and saves, per tab,
-a picture of the tab's panel only, downscaled to ``--width`` (900 px) and written as WebP (about
-50-150 KB each; ``--raw`` also keeps the full-size PNGs). The speech tab's animation (its first
-``--gif-seconds``) becomes ``speech.gif``, about 288 px wide at 10 fps, with imageio-ffmpeg's ffmpeg.
+a picture of the tab's panel down to its examples table, downscaled to ``--width`` (900 px) and
+written as JPEG (``--format webp`` or ``png`` also work; 20-90 KB each; ``--raw`` also keeps the
+full-size PNGs and the speech mp4). The speech tab's animation (styled ``--speech-prompt``, its first ``--gif-seconds``)
+becomes ``speech.gif``, 320 px wide at 12 fps, with imageio-ffmpeg's ffmpeg.
 
 Every input is made by the project itself: the image tab reads the app's own rendered example face,
 and the speech tab a sentence spoken by eSpeak NG (``espeak-ng``; without it the speech pictures are
@@ -33,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 TIMEOUT_MS = 120_000
-SENTENCE = "I told you, quite clearly, never to touch my things again."
+SENTENCE = "We did it! I can hardly believe it, this is the best news all year."
 
 
 def _free_port() -> int:
@@ -64,6 +65,15 @@ def _loaded(image) -> None:
     image.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
 
 
+def _above_examples(panel) -> float | None:
+    """How far down ``panel`` its *Examples* table starts (CSS px), or None without one: the pictures stop there."""
+    examples = panel.get_by_text("Examples", exact=True)
+    if not examples.count():
+        return None
+    top, start = panel.bounding_box(), examples.first.bounding_box()
+    return start["y"] - top["y"] - 4 if top and start and start["y"] > top["y"] else None
+
+
 def speak(path: Path, sentence: str = SENTENCE) -> Path | None:
     """``sentence`` spoken by eSpeak NG into ``path`` (a WAV), or None without espeak-ng."""
     espeak = shutil.which("espeak-ng")
@@ -73,11 +83,14 @@ def speak(path: Path, sentence: str = SENTENCE) -> Path | None:
     return path if path.is_file() and path.stat().st_size > 1000 else None
 
 
-def shrink(png: bytes, path: Path, width: int = 900, quality: int = 80) -> Path:
-    """A screenshot downscaled to ``width`` px (never enlarged) and saved by its suffix (.webp, .png, .jpg)."""
+def shrink(png: bytes, path: Path, width: int = 900, quality: int = 85, height: float | None = None) -> Path:
+    """A screenshot cut to its top ``height`` px (all without), downscaled to ``width`` px (never enlarged) and
+    saved by its suffix (.webp, .png, .jpg)."""
     from PIL import Image
 
     image = Image.open(io.BytesIO(png)).convert("RGB")
+    if height is not None and 0 < height < image.height:
+        image = image.crop((0, 0, image.width, round(height)))
     if image.width > width:
         image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
     suffix = path.suffix.lower()
@@ -90,19 +103,19 @@ def shrink(png: bytes, path: Path, width: int = 900, quality: int = 80) -> Path:
     return path
 
 
-def to_gif(video: Path, path: Path, seconds: float = 4.0, width: int = 288, fps: int = 10) -> Path:
+def to_gif(video: Path, path: Path, seconds: float = 4.0, width: int = 320, fps: int = 12) -> Path:
     """The first ``seconds`` of ``video`` as a looping GIF, ``width`` px wide at ``fps`` (one palette for the clip)."""
     from head.media import ffmpeg_exe
 
     graph = (f"fps={fps},scale={width}:-2:flags=lanczos,split[a][b];"
-             "[a]palettegen=max_colors=128:stats_mode=full[p];[b][p]paletteuse=dither=bayer:bayer_scale=3")
+             "[a]palettegen=max_colors=128:stats_mode=full[p];[b][p]paletteuse=dither=sierra2_4a")
     subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-t", f"{seconds:g}", "-i", str(video),
                     "-filter_complex", graph, "-loop", "0", str(path)], check=True, timeout=300)
     return path
 
 
 def shoot(url: str, app, out: Path, chromium: str, work: Path, *, width: int, suffix: str,
-          gif_seconds: float, raw: Path | None = None) -> list[Path]:
+          gif_seconds: float, speech_prompt: str, raw: Path | None = None) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     saved: list[Path] = []
@@ -122,7 +135,7 @@ def shoot(url: str, app, out: Path, chromium: str, work: Path, *, width: int, su
             png = panel.first.screenshot(animations="disabled")
             if raw is not None:
                 (raw / f"{name}.png").write_bytes(png)
-            path = shrink(png, out / f"{name}{suffix}", width)
+            path = shrink(png, out / f"{name}{suffix}", width, height=_above_examples(panel.first))
             saved.append(path)
             print(f"saved {path} ({path.stat().st_size // 1024} KB)", flush=True)
 
@@ -155,7 +168,7 @@ def shoot(url: str, app, out: Path, chromium: str, work: Path, *, width: int, su
             print("speech tab: no animator or no espeak-ng; its pictures are skipped", flush=True)
         else:
             panel.locator("input[type=file]").first.set_input_files(str(speech))
-            _field(panel, "Style prompt").fill("quietly furious")
+            _field(panel, "Style prompt").fill(speech_prompt)
             panel.get_by_role("button", name="Animate").click()
             video = panel.locator("video").first
             video.wait_for()
@@ -164,6 +177,8 @@ def shoot(url: str, app, out: Path, chromium: str, work: Path, *, width: int, su
             save("speech", panel)
             mp4 = work / "speech.mp4"
             mp4.write_bytes(page.request.get(video.get_attribute("src")).body())
+            if raw is not None:
+                shutil.copy(mp4, raw / "speech.mp4")
             gif = to_gif(mp4, out / "speech.gif", gif_seconds)
             saved.append(gif)
             print(f"saved {gif} ({gif.stat().st_size // 1024} KB)", flush=True)
@@ -183,10 +198,11 @@ def shoot(url: str, app, out: Path, chromium: str, work: Path, *, width: int, su
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
-    parser.add_argument("--raw", type=Path, help="also keep the full-size PNG screenshots in this folder")
+    parser.add_argument("--raw", type=Path, help="also keep the full-size PNG screenshots and the speech mp4 here")
     parser.add_argument("--width", type=int, default=900, help="width of the pictures in px")
-    parser.add_argument("--format", choices=["webp", "png", "jpg"], default="webp")
+    parser.add_argument("--format", choices=["jpg", "webp", "png"], default="jpg")
     parser.add_argument("--gif-seconds", type=float, default=4.0, help="length of the animated preview")
+    parser.add_argument("--speech-prompt", default="overjoyed", help="style prompt of the speech tab's animation")
     parser.add_argument("--checkpoint", help="ExpCLIP checkpoint (default: the released one)")
     parser.add_argument("--generator", help="speech generator checkpoint (default: the released one)")
     parser.add_argument("--gallery", action="append", default=[], help="a folder of face photos for retrieval")
@@ -216,7 +232,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="expclip-shots-") as work:
             saved = shoot(f"http://127.0.0.1:{port}/", app, args.out, chromium, Path(work), width=args.width,
-                          suffix=f".{args.format}", gif_seconds=args.gif_seconds, raw=args.raw)
+                          suffix=f".{args.format}", gif_seconds=args.gif_seconds,
+                          speech_prompt=args.speech_prompt, raw=args.raw)
     finally:
         demo.close()
         app.close()
