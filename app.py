@@ -320,7 +320,7 @@ class DemoApp:
     # speech → animation ------------------------------------------------------------------------------
     @_friendly
     def animate(self, audio, prompt: str = "", photo=None, intensity: float = 1.0, timeline: str = "",
-                compare: str = "", progress=gr.Progress()):  # noqa: B008 (gradio injects it)
+                compare: str = "", transcript: str = "", progress=gr.Progress()):  # noqa: B008 (gradio injects it)
         from expclip.clips import write_wav
         from expclip.timeline import parse_timeline
         from render.exports import write_animation
@@ -349,8 +349,9 @@ class DemoApp:
         else:
             runs = [(prompt or "neutral", {"prompt": prompt})]
         progress(0.05, desc="Generating the animation")
-        clips = [self.animator.animate(path, intensity=float(intensity), max_seconds=self.max_audio_seconds, **style)
-                 for _, style in runs]
+        said = (transcript or "").strip() or None  # else Whisper transcribes it for the phone-aligned lips
+        clips = [self.animator.animate(path, intensity=float(intensity), max_seconds=self.max_audio_seconds,
+                                       transcript=said, **style) for _, style in runs]
         folder = self.request_dir()
         wav = folder / "speech.wav"
         write_wav(wav, clips[0].audio, clips[0].sample_rate)
@@ -513,6 +514,8 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
                     audio = gr.Audio(label="Speech", type="filepath", sources=["upload", "microphone"], format=None)
                     speech_prompt = gr.Textbox(label="Style prompt", placeholder="quietly furious", value="")
                     speech_intensity = gr.Slider(0, 2, value=1, step=0.05, label="Intensity")
+                    transcript = gr.Textbox(label="Transcript (optional)", value="", lines=2,
+                                            placeholder="the words said; without it Whisper transcribes them")
                     with gr.Accordion("Other styles: a photo, a timeline, side by side", open=False):
                         style_photo = gr.Image(label="Reference photo", type="filepath", sources=["upload", "webcam"])
                         timeline = gr.Textbox(label="Emotion timeline (seconds: prompt)",
@@ -526,15 +529,15 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
                     speech_files = gr.File(label="Downloads (mp4, Live Link Face CSV, JSON, GLB)",
                                            file_count="multiple", interactive=False)
                     speech_notes = gr.Markdown()
-            speech_inputs = [audio, speech_prompt, style_photo, speech_intensity, timeline, compare]
+            speech_inputs = [audio, speech_prompt, style_photo, speech_intensity, timeline, compare, transcript]
             speech_outputs = [video, speech_files, speech_notes]
             go_speech.click(app.animate, speech_inputs, speech_outputs, api_name="animate", preprocess=False,
                             concurrency_limit=1)
             if app.animator is not None and app.examples["speech"] is not None:
                 speech = str(app.examples["speech"])
-                gr.Examples([[speech, "quietly furious", None, 1.0, "", ""],
-                             [speech, "", None, 1.0, "0: calm; 1.5: furious", ""],
-                             [speech, "", None, 1.0, "", "calm; furious"]],
+                gr.Examples([[speech, "quietly furious", None, 1.0, "", "", ""],
+                             [speech, "", None, 1.0, "0: calm; 1.5: furious", "", ""],
+                             [speech, "", None, 1.0, "", "calm; furious", ""]],
                             speech_inputs, speech_outputs, fn=app.animate, cache_examples=False)
 
         with gr.Tab("Expression manifold"):

@@ -76,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     animate.add_argument("--glb", type=Path, default=None, help="glTF binary head with 52 morph targets, animated")
     animate.add_argument("--size", type=int, default=384, help="video frame size in pixels")
     animate.add_argument("--no-blinks", action="store_true", help="do not add natural blinks")
+    animate.add_argument("--transcript", default=None, metavar="TEXT|FILE",
+                         help="the words said (or a .txt file of them), for phone-aligned lips (default: a sidecar "
+                         "<stem>.txt, else Whisper transcribes)")
+    animate.add_argument("--audio-only", action="store_true", help="lips from the audio alone (no phone alignment)")
     animate.add_argument("--seed", type=int, default=0, help="seed of the blink timing")
     animate.add_argument("--max-seconds", type=float, default=None, help="refuse longer recordings (default 15 min)")
     animate.add_argument("--checkpoint", type=Path, default=None, help="generator checkpoint (default: the released one)")
@@ -229,7 +233,13 @@ def _animate(args: argparse.Namespace) -> None:
     timeline = parse_timeline(args.timeline) if args.timeline else None
     speech = load_speech(args.audio, max_seconds=args.max_seconds or MAX_SECONDS)  # bad audio fails before loading models
     animator = load_animator(args.checkpoint, args.expclip_checkpoint)
-    options = {"intensity": args.intensity, "blinks": not args.no_blinks, "seed": args.seed}
+    transcript = Path(args.transcript) if args.transcript and args.transcript.endswith(".txt") else args.transcript
+    if transcript is None:  # the speech goes on as samples, so its sidecar <stem>.txt is looked for here
+        from expclip.alignment import sidecar_transcript
+
+        transcript = sidecar_transcript(args.audio)
+    options = {"intensity": args.intensity, "blinks": not args.no_blinks, "seed": args.seed,
+               "transcript": transcript, "phones": not args.audio_only}
     if args.compare:
         clips = [animator.animate(speech, prompt, **options) for prompt in args.compare]
         captions = list(args.compare)

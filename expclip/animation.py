@@ -156,11 +156,16 @@ class Animator:
 
     def animate(self, audio, prompt: str | None = None, *, image=None,
                 timeline: Sequence[tuple[float, str]] | None = None, intensity: float = 1.0, blinks: bool = True,
-                seed: int = 0, max_seconds: float | None = None) -> Animation:
+                seed: int = 0, max_seconds: float | None = None, transcript: str | Path | None = None,
+                phones: bool = True) -> Animation:
         """Speech under a prompt, a photo or a timeline of prompts → :class:`Animation`.
 
         ``audio``: a path (any format ffmpeg reads), a ``(sample_rate, samples)`` pair (any rate,
-        mono or ``(samples, channels)``), or 16 kHz mono samples ``(samples,)``.
+        mono or ``(samples, channels)``), or 16 kHz mono samples ``(samples,)``. With ``phones`` the
+        speech's phones are aligned (``transcript``: the words said, or a text file of them; else a
+        sidecar ``<stem>.txt`` beside an audio path, else Whisper) and the lips say them
+        (:mod:`expclip.articulation`); speech that cannot be aligned keeps the audio-only lips, and the
+        notes say which it was.
         """
         from expclip.audio import MAX_SECONDS, SAMPLE_RATE, is_silent, load_speech, prepare_speech
 
@@ -192,10 +197,31 @@ class Animator:
         styles = self.styles(np.stack(expressions))
         mix = timeline_mix([s for s, _ in entries], len(features), self.fps)
         frames = sum(self.generate(features, style) * mix[:, k:k + 1] for k, style in enumerate(styles))
+        if phones and not is_silent(samples):
+            frames, said = self._articulate(frames, samples, audio, transcript, mix @ np.stack(expressions))
+            notes.append(said)
         if blinks:
             lids, _ = blink_track(np.arange(len(frames)) / self.fps, np.random.default_rng(seed))
             frames[:, BLINKS] = np.maximum(frames[:, BLINKS], lids)
         return Animation(np.clip(frames, 0.0, 1.0).astype(np.float32), self.fps, samples, SAMPLE_RATE, styles_info, notes)
+
+    def _articulate(self, frames: np.ndarray, samples: np.ndarray, audio, transcript,
+                    rest: np.ndarray) -> tuple[np.ndarray, str]:
+        """``frames (T, 52)`` with phone-aware lips, and the note saying which lips they are."""
+        from expclip.alignment import AlignmentError, align, sidecar_transcript
+        from expclip.articulation import articulate
+
+        if transcript is None and isinstance(audio, (str, Path)):
+            transcript = sidecar_transcript(audio)
+        try:
+            aligned = align(samples, transcript)
+        except AlignmentError as error:
+            return frames, error.fallback
+        words = " ".join(aligned.transcript.split()[:8]) + (" …" if len(aligned.transcript.split()) > 8 else "")
+        source = {"given": "the transcript given", "sidecar": "its .txt transcript", "whisper": "Whisper's transcript"}
+        return (articulate(frames, aligned.phones, self.fps, rest, samples),
+                f"Lips follow {len(aligned.words)} aligned words ({source.get(aligned.source, aligned.source)}: "
+                f"“{words}”).")
 
     @staticmethod
     def _timeline(prompt, image, timeline) -> list[tuple[float, object]]:

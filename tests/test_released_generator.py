@@ -62,3 +62,33 @@ def test_styles_differ_while_the_lips_stay_in_sync(animator, speech: np.ndarray)
     assert joy[:, smile].mean() > sad[:, smile].mean() + 0.3
     assert sad[:, INDEX["browInnerUp"]].mean() > joy[:, INDEX["browInnerUp"]].mean() + 0.2
     assert np.corrcoef(joy[:, INDEX["jawOpen"]], sad[:, INDEX["jawOpen"]])[0, 1] > 0.9
+
+
+BILABIAL_SENTENCE = "Bob met my mom by the pub. Maybe both of them bought plums."
+
+
+def test_lips_close_on_bilabials_and_rest_in_a_pause(animator, tmp_path: Path) -> None:
+    """An eSpeak sentence pair with a pause between, its transcript given: lips meet on P/B/M, rest in the pause."""
+    from expclip.alignment import align
+    from expclip.lipsync import measure
+    from train.talking.espeak import engine
+
+    voice = engine()
+    first, second = (voice.synthesize(text).resampled(16_000).samples for text in BILABIAL_SENTENCE.split(". "))
+    speech = np.concatenate([first, np.zeros(16_000, np.float32), second])  # a 1 s pause
+    clip = animator.animate(speech, "calm", blinks=False, transcript=BILABIAL_SENTENCE)
+    assert any("aligned words" in note for note in clip.notes), clip.notes
+    stats = measure(clip.frames, clip.fps, align(speech, BILABIAL_SENTENCE).phones)
+    assert stats.bilabials >= 10 and stats.closure_rate >= 0.8, stats
+    assert stats.pause_vowel_ratio <= 0.25, stats
+    audio_only = animator.animate(speech, "calm", blinks=False, phones=False)
+    assert not any("aligned" in note for note in audio_only.notes)
+
+
+def test_speech_that_cannot_be_aligned_keeps_the_audio_lips_and_says_so(animator) -> None:
+    t = np.arange(3 * 16_000) / 16_000
+    hum = (0.3 * np.sin(2 * np.pi * 220 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    clip = animator.animate(hum, "calm", blinks=False, transcript="the quarterly report was late again")
+    notes = [note for note in clip.notes if note.startswith("Lip sync follows the audio alone")]
+    assert len(notes) == 1 and notes[0].endswith("."), clip.notes
+    assert np.isfinite(clip.frames).all()
