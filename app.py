@@ -418,7 +418,7 @@ def describe_aus(aus: dict[str, float]) -> str:
     for key, value in aus.items():
         code = parse_code(key)
         side = {"L": "left ", "R": "right "}.get(code.side or "", "")
-        lines.append(f"- AU{key}: {side}{code.unit.name.lower()} ({value:.2f})")
+        lines.append(f"- AU{code.number}: {side}{code.unit.name.lower()} ({value:.2f})")
     return "**Likely Action Units**\n" + "\n".join(lines)
 
 

@@ -284,3 +284,8 @@ def test_api_arguments_with_a_ui_default_are_optional(served) -> None:
                         "/retrieve": ["query"], "/interpolate": [], "/animate": ["audio"]}, required
     hits, _ = client.predict("a big happy smile", k=1, gallery="gallery", api_name="/retrieve")
     assert len(hits) == 1
+
+
+def test_one_sided_action_units_read_as_a_side_and_a_number() -> None:
+    text = demo_app.describe_aus({"L14": 0.3, "12": 0.5})
+    assert "- AU14: left dimpler (0.30)" in text and "AUL14" not in text and "- AU12: lip corner puller" in text
