@@ -9,9 +9,10 @@ For every recording (a folder's audio files, or files given as they are): phone 
 tiny.en offline), then the measures of :mod:`expclip.lipsync` on three mouths over the same timings:
 
 * ``generator``: the released speech → animation generator (or ``--generator DIR``) under ``--prompt``, as
-  ``Animator.animate`` makes it (``--audio-only``: without phone-aware lips, where the animator has them);
+  ``Animator.animate`` makes it, with its phone-aware lips on the transcript just aligned (``--audio-only``:
+  the generator's own lips, ``phones=False``);
 * ``envelope``: the loudness envelope as the mouth (jawOpen ∝ the normalised RMS level);
-* ``rule``: a plain phone → viseme rule (:data:`expclip.lipsync.VISEMES`, short attack and release).
+* ``rule``: the project's phone → viseme rule alone (:func:`expclip.visemes.rule_face`, coarticulated).
 
 Prints one JSON line per figure (``{"bench": "lipsync", "metric", "value", "unit", "clip", "mouth"}``,
 ``clip`` ``"pooled"`` for all clips together; to ``--json-lines OUT`` instead of stdout when given), then a
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import inspect
 import json
 import math
 import os
@@ -102,20 +102,6 @@ def table(rows: list[tuple[str, str, object]]) -> str:
     return "\n".join(lines)
 
 
-def _options(animator, timing, audio_only: bool) -> dict:
-    """Keyword arguments for ``animate`` that this animator takes: the transcript just aligned (so that
-    it is not transcribed twice) and, with ``--audio-only``, ``phones=False``."""
-    accepted = inspect.signature(animator.animate).parameters
-    options = {}
-    if "transcript" in accepted and not audio_only:
-        options["transcript"] = timing.transcript
-    if "phones" in accepted and audio_only:
-        options["phones"] = False
-    elif audio_only:
-        print("note: this animator has no phone-aware lips; --audio-only changes nothing", file=sys.stderr)
-    return options
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_lipsync", description=__doc__.split("\n")[0])
     parser.add_argument("places", nargs="*", type=Path, metavar="FOLDER",
@@ -177,12 +163,13 @@ def main(argv: list[str] | None = None) -> int:
         for note in timing.notes:
             print(f"{name}: {note}", file=sys.stderr)
         started = time.perf_counter()
-        clip = animator.animate(path, args.prompt, blinks=False, **_options(animator, timing, args.audio_only))
+        clip = animator.animate(path, args.prompt, blinks=False, transcript=timing.transcript,
+                                phones=not args.audio_only)
         out.emit("animate_s", time.perf_counter() - started, "s", clip=name, notes=clip.notes)
         envelope = loudness(clip.audio, clip.fps)
         frames = len(clip.frames)
         mouths = {"generator": clip.frames, "envelope": envelope_weights(envelope)[:frames],
-                  "rule": viseme_weights(timing.phones, frames, clip.fps)}
+                  "rule": viseme_weights(timing.phones, frames, clip.fps, clip.audio)}
         for mouth, weights in mouths.items():
             stats = measure(weights, clip.fps, timing.phones, envelope)
             per_mouth[mouth].append(stats)

@@ -6,8 +6,8 @@ known (:mod:`expclip.alignment`), :func:`articulate` makes the mouth say them, k
 the generator made (the style's brows, eyes, cheeks, smile; the head's blinks):
 
 * while speaking, the speech shapes (:data:`SPEECH_SHAPES`) are a mix of the generator's motion and the
-  phone → viseme rule of :mod:`expclip.visemes` (``rule_share`` of the rule), laid over the style's own
-  mouth;
+  phone → viseme rule of :mod:`expclip.visemes` (``rule_share`` of the rule, :data:`ROUNDING_SHARE` for
+  the lip rounding), scaled by :data:`SPEECH_GAIN` and laid over the style's own mouth;
 * in pauses they come to the style's mouth at rest (the rule's activity curve fades the speech out);
 * on P/B/M the lips meet and on F/V the lower lip tucks under the teeth
   (:func:`expclip.visemes.make_contacts`), whatever else the face does.
@@ -26,7 +26,9 @@ SPEECH_SHAPES = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthRo
                  "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight",
                  "mouthPressLeft", "mouthPressRight", "mouthStretchLeft", "mouthStretchRight", "tongueOut")
 _SPEECH = [arkit.INDEX[name] for name in SPEECH_SHAPES]
+_ROUNDING = np.array([name in ("mouthFunnel", "mouthPucker") for name in SPEECH_SHAPES])
 RULE_SHARE = 0.2  # chosen on the pooled lip-sync measures of the shared real clips (see the generator card)
+ROUNDING_SHARE = 0.6  # the rule's part of mouthFunnel and mouthPucker: the generator hardly rounds the lips
 SPEECH_GAIN = 1.5  # scale of the speech shapes' motion over the style's mouth
 
 
@@ -54,6 +56,7 @@ def articulate(frames: np.ndarray, phones: Sequence, fps: float, rest: np.ndarra
     closure, contact = (np.pad(c[:length], (0, count - length)) for c in (curves.closure, curves.contact))
     out = frames.copy()
     base = rest[:, _SPEECH]
-    speaking = (1.0 - rule_share) * (frames[:, _SPEECH] - base) + rule_share * rule[:, _SPEECH]
+    share = np.where(_ROUNDING, ROUNDING_SHARE, rule_share).astype(np.float32)
+    speaking = (1.0 - share) * (frames[:, _SPEECH] - base) + share * rule[:, _SPEECH]
     out[:, _SPEECH] = base + SPEECH_GAIN * activity[:, None] * speaking
     return np.clip(make_contacts(out, closure, contact), 0.0, 1.0).astype(np.float32)

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, NamedTuple, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -252,97 +252,12 @@ def envelope_weights(envelope: np.ndarray, gain: float = ENVELOPE_JAW) -> np.nda
     return out
 
 
-def _shape(**values: float) -> dict[str, float]:
-    """Targets with symmetric names written once: ``mouthPress=.3`` sets mouthPressLeft and mouthPressRight."""
-    out = {}
-    for name, value in values.items():
-        if name in INDEX:
-            out[name] = value
-        else:
-            out[name + "Left"] = out[name + "Right"] = value
+def viseme_weights(phones: Sequence, frames: int, fps: float = 30.0, samples: np.ndarray | None = None) -> np.ndarray:
+    """The phone → viseme reference: the project's one rule (:func:`expclip.visemes.rule_face`, coarticulated,
+    the lips shut over every P/B/M) on ARPAbet phones, ``(frames, 52)`` float32."""
+    from expclip.visemes import rule_face
+
+    out = np.zeros((frames, NUM_BLENDSHAPES), np.float32)
+    rule = rule_face(phones, frames / fps, fps, samples)[:frames]
+    out[:len(rule)] = rule
     return out
-
-
-_CLOSED = _shape(jawOpen=0.04, mouthClose=0.04, mouthPress=0.35, mouthRollLower=0.1)
-# ARPAbet phone → ARKit targets held over the phone. Open vowels open the jaw, rounded ones funnel and pucker,
-# spread ones stretch; bilabials shut the lips (mouthClose cancels jawOpen's lip gap), F/V tuck the lower lip.
-VISEMES: dict[str, dict[str, float]] = {
-    "SIL": {},
-    "AA": _shape(jawOpen=0.5, mouthLowerDown=0.25, mouthUpperUp=0.1),
-    "AE": _shape(jawOpen=0.45, mouthLowerDown=0.25, mouthUpperUp=0.12, mouthStretch=0.2),
-    "AH": _shape(jawOpen=0.38, mouthLowerDown=0.15, mouthUpperUp=0.05),
-    "AO": _shape(jawOpen=0.45, mouthLowerDown=0.15, mouthFunnel=0.3),
-    "AW": _shape(jawOpen=0.45, mouthLowerDown=0.15, mouthFunnel=0.25, mouthPucker=0.15),
-    "AY": _shape(jawOpen=0.45, mouthLowerDown=0.2, mouthStretch=0.1),
-    "EH": _shape(jawOpen=0.25, mouthLowerDown=0.15, mouthStretch=0.2),
-    "ER": _shape(jawOpen=0.15, mouthFunnel=0.25, mouthPucker=0.15),
-    "EY": _shape(jawOpen=0.22, mouthLowerDown=0.1, mouthStretch=0.3),
-    "IH": _shape(jawOpen=0.18, mouthStretch=0.3),
-    "IY": _shape(jawOpen=0.1, mouthStretch=0.4, mouthSmile=0.1),
-    "OW": _shape(jawOpen=0.3, mouthFunnel=0.45, mouthPucker=0.3),
-    "OY": _shape(jawOpen=0.3, mouthFunnel=0.35, mouthPucker=0.2),
-    "UH": _shape(jawOpen=0.18, mouthFunnel=0.3, mouthPucker=0.3),
-    "UW": _shape(jawOpen=0.1, mouthFunnel=0.3, mouthPucker=0.6),
-    "P": _CLOSED, "B": _CLOSED, "M": _CLOSED,
-    "F": _shape(jawOpen=0.08, mouthRollLower=0.45, mouthUpperUp=0.15),
-    "V": _shape(jawOpen=0.08, mouthRollLower=0.45, mouthUpperUp=0.15),
-    "W": _shape(jawOpen=0.08, mouthFunnel=0.3, mouthPucker=0.6),
-    "R": _shape(jawOpen=0.12, mouthFunnel=0.15, mouthPucker=0.2),
-    "SH": _shape(jawOpen=0.1, mouthFunnel=0.35, mouthPucker=0.15),
-    "ZH": _shape(jawOpen=0.1, mouthFunnel=0.35, mouthPucker=0.15),
-    "CH": _shape(jawOpen=0.1, mouthFunnel=0.35, mouthPucker=0.15),
-    "JH": _shape(jawOpen=0.1, mouthFunnel=0.35, mouthPucker=0.15),
-    "TH": _shape(jawOpen=0.12, mouthLowerDown=0.05),
-    "DH": _shape(jawOpen=0.12, mouthLowerDown=0.05),
-    "Y": _shape(jawOpen=0.12, mouthStretch=0.2),
-    **{p: _shape(jawOpen=0.12) for p in ("T", "D", "N", "L", "S", "Z")},
-    **{p: _shape(jawOpen=0.18) for p in ("K", "G", "NG", "HH")},
-}
-ATTACK_S = 0.025   # time constant towards a larger weight
-RELEASE_S = 0.035  # time constant towards a smaller weight
-LEAD_S = 0.02      # the face anticipates the sound by this much
-
-
-class _Span(NamedTuple):
-    label: str
-    start: float
-    end: float
-
-
-def _vector(targets: Mapping[str, float]) -> np.ndarray:
-    out = np.zeros(NUM_BLENDSHAPES, np.float32)
-    for name, value in targets.items():
-        out[INDEX[name]] = value
-    return out
-
-
-_TABLE = {label: _vector(targets) for label, targets in VISEMES.items()}
-
-
-def viseme_weights(phones: Sequence, frames: int, fps: float = 30.0, attack_s: float = ATTACK_S,
-                   release_s: float = RELEASE_S, lead_s: float = LEAD_S) -> np.ndarray:
-    """The phone → viseme rule: each frame takes the target of the phone at its instant (``lead_s`` ahead),
-    weights rise with time constant ``attack_s`` and fall with ``release_s``; then the lips are held shut over
-    every P/B/M (at least the frame nearest its middle). Returns ``(frames, 52)`` float32."""
-    shifted = [_Span(p.label, p.start - lead_s, p.end - lead_s) for p in phones]
-    labels = frame_labels(shifted, frames, fps)
-    targets = np.stack([_TABLE.get(str(label), _TABLE["SIL"]) for label in labels]) if frames else \
-        np.zeros((0, NUM_BLENDSHAPES), np.float32)
-    up, down = 1.0 - math.exp(-1.0 / (fps * attack_s)), 1.0 - math.exp(-1.0 / (fps * release_s))
-    out = np.zeros_like(targets)
-    current = np.zeros(NUM_BLENDSHAPES, np.float32)
-    for k in range(frames):
-        rate = np.where(targets[k] > current, up, down)
-        current = current + rate * (targets[k] - current)
-        out[k] = current
-    closed = _TABLE["P"]
-    openers = _LOWER + _UPPER
-    for phone in shifted:
-        if phone.label in BILABIALS:
-            held = phone_frames(phone.start, phone.end, fps, frames)
-            out[np.ix_(held, openers)] = 0.0
-            out[held, _JAW] = np.minimum(out[held, _JAW], closed[_JAW])
-            out[held, _CLOSE] = out[held, _JAW]
-            for name in ("mouthPressLeft", "mouthPressRight"):
-                out[held, INDEX[name]] = np.maximum(out[held, INDEX[name]], closed[INDEX[name]])
-    return np.clip(out, 0.0, 1.0)
