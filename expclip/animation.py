@@ -17,6 +17,8 @@ stay in sync through a change of mood. Natural blinks are added on top (:mod:`ex
 
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -96,6 +98,7 @@ class Animator:
         self.audio_encoder = audio_encoder
         self.fps = generator.config.fps
         self._image_pipeline = None
+        self._aligned: tuple[tuple[str, str], object] | None = None  # the latest clip's alignment (or its error)
 
     @property
     def device(self) -> torch.device:
@@ -213,10 +216,15 @@ class Animator:
 
         if transcript is None and isinstance(audio, (str, Path)):
             transcript = sidecar_transcript(audio)
-        try:
-            aligned = align(samples, transcript)
-        except AlignmentError as error:
-            return frames, error.fallback
+        key = (hashlib.sha1(samples.tobytes()).hexdigest(), str(transcript))
+        if self._aligned is None or self._aligned[0] != key:  # side-by-side styles of one clip align it once
+            try:
+                self._aligned = (key, align(samples, transcript))
+            except AlignmentError as error:
+                self._aligned = (key, error)
+        aligned = self._aligned[1]
+        if isinstance(aligned, AlignmentError):
+            return frames, aligned.fallback
         words = " ".join(aligned.transcript.split()[:8]) + (" …" if len(aligned.transcript.split()) > 8 else "")
         source = {"given": "the transcript given", "sidecar": "its .txt transcript", "whisper": "Whisper's transcript"}
         return (articulate(frames, aligned.phones, self.fps, rest, samples),
