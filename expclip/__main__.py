@@ -155,10 +155,10 @@ def _save_png(path: Path, image: np.ndarray) -> None:
 
 
 def _image(args: argparse.Namespace) -> None:
-    from expclip.image_pipeline import ImageToExpression, load_image_pipeline
+    from expclip.image_pipeline import load_image_pipeline
 
     method = getattr(args, "method", "fit")
-    pipe = ImageToExpression() if method == "fit" else load_image_pipeline(args.checkpoint)
+    pipe = load_image_pipeline(args.checkpoint)  # the one image path of the app, the CLI and speech styles
     result = pipe.analyse(args.image, method=method, intensity=args.intensity)
     x0, y0, x1, y1 = result.face.box
     shapes = ", ".join(f"{name} {value:.2f}" for name, value in arkit.strongest(result.weights)) or "neutral"

@@ -92,9 +92,11 @@ def window_starts(frames: int, window: int, overlap: int) -> list[int]:
 class Animator:
     """A trained generator with the ExpCLIP model whose E made its styles and its audio front end."""
 
-    def __init__(self, generator: Generator, expressions: TextToExpression, audio_encoder) -> None:
+    def __init__(self, generator: Generator, expressions: TextToExpression, audio_encoder,
+                 expclip_checkpoint: str | Path | None = None) -> None:
         self.generator = generator
         self.expressions = expressions
+        self.expclip_checkpoint = expclip_checkpoint  # its image pipeline reads photos (None: the released one)
         self.audio_encoder = audio_encoder
         self.fps = generator.config.fps
         self._image_pipeline = None
@@ -113,11 +115,12 @@ class Animator:
         return weights, ["The prompt was cut to the text encoder's token limit."] if self.expressions.truncated else []
 
     def image_expression(self, image, intensity: float = 1.0) -> tuple[np.ndarray, list[str]]:
-        """A face photo's expression (52,), by the checkpoint's image projector or a direct fit."""
+        """A face photo's expression (52,), read as the Image tab and ``python -m expclip image`` read it: the
+        ExpCLIP checkpoint's image pipeline (its projector P_img with its image encoder, else a direct fit)."""
         if self._image_pipeline is None:
-            from expclip.image_pipeline import ImageToExpression
+            from expclip.image_pipeline import load_image_pipeline
 
-            self._image_pipeline = ImageToExpression(self.expressions.model)
+            self._image_pipeline = load_image_pipeline(self.expclip_checkpoint, self.device.type)
         result = self._image_pipeline.analyse(image, intensity=intensity)
         return result.weights, [f"Style from the photo ({result.method}).", *result.notes]
 
@@ -254,4 +257,4 @@ def load_animator(checkpoint: str | Path | None = None, expclip_checkpoint: str 
     expressions = load(expclip_checkpoint, device)
     weights = audio_encoder_weights or training.get("audio_encoder_weights")
     audio_encoder = create_encoder(generator.config.audio_encoder, weights, device=device, kind="audio")
-    return Animator(generator, expressions, audio_encoder)
+    return Animator(generator, expressions, audio_encoder, expclip_checkpoint)

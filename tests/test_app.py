@@ -289,3 +289,12 @@ def test_api_arguments_with_a_ui_default_are_optional(served) -> None:
 def test_one_sided_action_units_read_as_a_side_and_a_number() -> None:
     text = demo_app.describe_aus({"L14": 0.3, "12": 0.5})
     assert "- AU14: left dimpler (0.30)" in text and "AUL14" not in text and "- AU12: lip corner puller" in text
+
+
+def test_a_photo_reads_the_same_in_the_image_tab_and_as_a_speech_style(served, files) -> None:
+    app, _ = served
+    assert app.image.has_projector
+    tab = app.image.analyse(str(files["face"]), method="auto")
+    style, notes = app.animator.image_expression(str(files["face"]))
+    np.testing.assert_allclose(style, tab.weights, atol=1e-6)
+    assert tab.method in notes[0]  # the projector, as in the tab; no silent fall back to fitting
