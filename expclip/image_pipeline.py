@@ -101,6 +101,7 @@ class ImageToExpression:
         if method == "projector" and not self.has_projector:
             raise ValueError("This checkpoint has no image projector; use method 'fit' or train one with "
                              "`python -m train.expclip fit-image`.")
+        from expclip.eyes import with_measured_lids
         from expclip.fitting import default_fitter
 
         image, face = self.detect(source, name)
@@ -118,6 +119,7 @@ class ImageToExpression:
                 fitted = default_fitter().fit(face.points)
                 weights = weights + (fitted.weights - arkit.mirror(fitted.weights)) / 2  # left–right difference only
                 used, rms = "projector+fit", fitted.rms
+        weights = with_measured_lids(weights, face.points)  # the lids themselves say how closed each eye is
         weights = np.clip(np.asarray(weights, np.float32) * intensity, 0.0, 1.0)
         return ImageResult(weights, used, face, rms, notes)
 
