@@ -13,15 +13,13 @@ Both take faces already found by :mod:`expclip.landmarks`: ``encode(images, face
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from expclip.encoders.registry import EncoderUnavailable, _offline, register
+from expclip.encoders.registry import EncoderUnavailable, register
 from expclip.landmarks import FaceLandmarks, normalise
 from head.landmarks import NUM_LANDMARKS
 
@@ -83,23 +81,12 @@ def face_crop(image: np.ndarray, face: FaceLandmarks, margin: float = 0.25) -> n
 @register("clip-vit-b-32", "image", 512, "CLIP ViT-B/32 image tower (open_clip) on the face crop, the paper's choice")
 class CLIPImageEncoder(FrozenImageEncoder):
     name, dim = "clip-vit-b-32", 512
-    DEFAULT_TAG = "laion2b_s34b_b79k"
 
     def __init__(self, pretrained: str | None = None) -> None:
         super().__init__()
-        import open_clip
+        from expclip.encoders.clip import load_clip
 
-        pretrained = pretrained or os.environ.get("EXPCLIP_CLIP_WEIGHTS") or self.DEFAULT_TAG
-        if os.path.sep in pretrained and not Path(pretrained).exists():
-            raise EncoderUnavailable(f"CLIP weights {pretrained} do not exist; give an open_clip checkpoint file.")
-        try:
-            with _offline():
-                model, _, preprocess = open_clip.create_model_and_transforms("ViT-B-32", pretrained=pretrained)
-        except Exception as error:  # open_clip raises several types for a missing cache entry
-            raise EncoderUnavailable(
-                f"CLIP ViT-B/32 weights '{pretrained}' are not on this machine ({type(error).__name__}); put them in the "
-                "Hugging Face cache or pass a local open_clip checkpoint file (EXPCLIP_CLIP_WEIGHTS)."
-            ) from None
+        model, preprocess = load_clip(pretrained)
         self.model = model
         self.preprocess = preprocess
 

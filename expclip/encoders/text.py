@@ -12,14 +12,13 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Sequence
 
 import torch
 from torch import nn
 
-from expclip.encoders.registry import EncoderUnavailable, PromptError, _offline, register
+from expclip.encoders.registry import EncoderUnavailable, PromptError, register
 
 log = logging.getLogger(__name__)
 
@@ -127,24 +126,14 @@ class MiniLMTextEncoder(FrozenTextEncoder):
 @register("clip-vit-b-32", "text", 512, "CLIP ViT-B/32 text tower (open_clip), the paper's choice")
 class CLIPTextEncoder(FrozenTextEncoder):
     name, dim, max_tokens = "clip-vit-b-32", 512, 77
-    DEFAULT_TAG = "laion2b_s34b_b79k"
 
     def __init__(self, pretrained: str | None = None) -> None:
         super().__init__()
         import open_clip
 
-        pretrained = pretrained or os.environ.get("EXPCLIP_CLIP_WEIGHTS") or self.DEFAULT_TAG
-        if os.path.sep in pretrained and not Path(pretrained).exists():
-            raise EncoderUnavailable(f"CLIP weights {pretrained} do not exist; give an open_clip checkpoint file.")
-        try:
-            with _offline():
-                model = open_clip.create_model("ViT-B-32", pretrained=pretrained)
-        except Exception as error:  # open_clip raises several types for a missing cache entry
-            raise EncoderUnavailable(
-                f"CLIP ViT-B/32 weights '{pretrained}' are not on this machine ({type(error).__name__}); put them in the "
-                "Hugging Face cache or pass a local open_clip checkpoint file (--text-encoder-weights or "
-                "EXPCLIP_CLIP_WEIGHTS)."
-            ) from None
+        from expclip.encoders.clip import load_clip
+
+        model, _ = load_clip(pretrained, "--text-encoder-weights or EXPCLIP_CLIP_WEIGHTS")
         self.model = model
         self.tokenizer = open_clip.get_tokenizer("ViT-B-32")
 
