@@ -187,14 +187,16 @@ class DemoApp:
 
         folder = self.request_dir()
         stem = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:40] or "expression"
-        png = write_png(folder / f"{stem}.png", self.render.still(weights, "front"), fast=True)  # a path: gradio need not encode
+        # a path, so that gradio need not encode the image again
+        png = write_png(folder / f"{stem}.png", self.render.still(weights, "front"), fast=True)
         aus = self.text.explain(weights)
         data = {"blendshapes": arkit.to_dict(weights), "aus": aus, **(extra or {})}
         bars, au_text = bar_table(weights), describe_aus(aus)
         side = None
         if three_quarter:
             yield str(png), None, bars, au_text, data, None
-            side = str(write_png(folder / f"{stem}-three-quarter.png", self.render.still(weights, "three-quarter"), fast=True))
+            side = str(write_png(folder / f"{stem}-three-quarter.png", self.render.still(weights, "three-quarter"),
+                                 fast=True))
         files = write_expression(weights, data, json_path=folder / f"{stem}.json", csv_path=folder / f"{stem}.csv")
         yield str(png), side, bars, au_text, data, [str(png), *map(str, files)]
 
