@@ -147,6 +147,8 @@ ANTICIPATION = 0.070  # seconds: how far a target reaches ahead of itself
 CARRY_OVER = 0.045    # and how far it lingers after
 SILENCE_SPREAD = 0.030
 PAUSE_MARGIN = 0.060
+REACH_S = 1.0        # how far a target's dominance is computed from its stretch
+BLOCK_FRAMES = 512   # frames computed at once
 CONTACT_RAMP_IN, CONTACT_RAMP_OUT = 0.05, 0.04
 
 
@@ -297,21 +299,28 @@ def speech_curves(phonemes: Sequence[tuple[float, str]], seconds: float, fps: fl
     halves = np.where(silent, np.maximum(0.25 * lengths, 0.5 * lengths - PAUSE_MARGIN), 0.25 * lengths)
     before = np.where(silent, SILENCE_SPREAD, ANTICIPATION)
     after = np.where(silent, SILENCE_SPREAD, CARRY_OVER)
-    offset = times[None, :] - centres[:, None]                          # (segments, T)
-    distance = np.maximum(0.0, np.abs(offset) - halves[:, None])
-    spread = np.where(offset < 0, before[:, None], after[:, None])
-    dominance = alphas[:, None] * np.exp(-distance / spread)
-    # Before the first and after the last phoneme the face rests.
-    rest = np.where((times < starts[0]) | (times > ends[-1]), 1.0, 1e-3)
-    targets = _TARGET_MATRIX[[_V_INDEX[s.viseme] for s in segs]]
-    targets = targets * np.array([s.gain for s in segs])[:, None]
-    weights = (dominance.T @ targets) / (dominance.sum(0) + rest)[:, None]
+    targets = _TARGET_MATRIX[[_V_INDEX[s.viseme] for s in segs]] * np.array([s.gain for s in segs])[:, None]
+    speaking = (~silent).astype(float)
+    weights = np.zeros((len(times), arkit.NUM_BLENDSHAPES))
+    activity = np.zeros(len(times))
+    # In blocks of frames, each with the segments within REACH_S of it (a dominance is e^-14 there), so that
+    # time and memory grow with the length of the clip, not with its square (a 15-minute recording).
+    for first in range(0, len(times), BLOCK_FRAMES):
+        block = times[first:first + BLOCK_FRAMES]
+        near = np.flatnonzero((ends >= block[0] - REACH_S) & (starts <= block[-1] + REACH_S))
+        # Before the first and after the last phoneme the face rests.
+        rest = np.where((block < starts[0]) | (block > ends[-1]), 1.0, 1e-3)
+        offset = block[None, :] - centres[near, None]                      # (segments near, frames)
+        distance = np.maximum(0.0, np.abs(offset) - halves[near, None])
+        spread = np.where(offset < 0, before[near, None], after[near, None])
+        dominance = alphas[near, None] * np.exp(-distance / spread)
+        total = dominance.sum(0) + rest
+        weights[first:first + len(block)] = (dominance.T @ targets[near]) / total[:, None]
+        activity[first:first + len(block)] = (dominance * speaking[near, None]).sum(0) / total
     weights = np.clip(weights * strength, 0.0, 1.0)
 
     closure = _contact_curve([s for s in segs if s.viseme == "PP"], times, fps)
     contact = _contact_curve([s for s in segs if s.viseme == "FF"], times, fps)
-    speaking = (~silent).astype(float)
-    activity = (dominance * speaking[:, None]).sum(0) / (dominance.sum(0) + rest)
     return SpeechCurves(weights.astype(np.float32), closure.astype(np.float32), contact.astype(np.float32),
                         np.clip(activity, 0, 1).astype(np.float32))
 
