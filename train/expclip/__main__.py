@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--checkpoint", type=Path, required=True)
     ev.add_argument("--data", type=Path, default=None, help="TEAD directory")
     ev.add_argument("--images", type=Path, default=None, help="MEAD-3D directory (needs a checkpoint with P_img)")
+    ev.add_argument("--prompts", type=Path, default=None, help="a prompt suite (JSON lines, e.g. "
+                    "train/prompts/face-suite.jsonl): pass rates beside the zero-shot label baseline (and the "
+                    "nearest neighbour of --data's training texts)")
     ev.add_argument("--quiet", action="store_true")
     ab = commands.add_parser("ablate", help="short runs with and without each augmentation, evaluated alike")
     ab.add_argument("--config", type=Path, default=CONFIG_DIR / "expclip_small.yaml")
@@ -74,6 +77,13 @@ def _recalls(metrics: dict, prefix: str) -> str:
 def _eval_summary(report: dict, checkpoint: Path) -> str:
     """One line for a person about an ``eval`` report (the JSON on stdout holds everything)."""
     parts = []
+    if "suite" in report:
+        suite = report["suite"]
+        baselines = [f"zero-shot label {suite['zero_shot_label']['pass_rate']:.0%}"]
+        if "nearest_neighbour" in suite:
+            baselines.append(f"nearest neighbour {suite['nearest_neighbour']['pass_rate']:.0%}")
+        parts.append(f"the {suite['prompts']}-prompt suite: {suite['expclip']['pass_rate']:.0%} pass "
+                     f"({', '.join(baselines)})")
     if "expclip" in report:
         ours, base = report["expclip"], report["nearest_neighbour"]
         parts.append(f"{report['test_samples']} TEAD test samples: retrieval R@1 {ours['retrieval_r@1']:.3f} "
@@ -110,13 +120,18 @@ def main(argv: list[str] | None = None) -> int:
                   f"{metrics['projector_mse']:.5f}{_recalls(metrics, 'text_to_image_')}; checkpoint in "
                   f"{config.out or config.checkpoint} (metrics.json, under \"image\").")
         elif args.command == "eval":
-            if args.data is None and args.images is None:
-                raise ValueError("eval needs --data (a TEAD directory), --images (a MEAD-3D directory) or both.")
+            if args.data is None and args.images is None and args.prompts is None:
+                raise ValueError("eval needs --data (a TEAD directory), --images (a MEAD-3D directory) and/or "
+                                 "--prompts (a prompt suite).")
             report = {}
+            if args.prompts is not None:
+                from train.expclip.prompt_suite import evaluate_suite
+
+                report["suite"] = evaluate_suite(args.checkpoint, args.prompts, args.data)
             if args.data is not None:
                 from train.expclip.evaluate import evaluate
 
-                report = evaluate(args.checkpoint, args.data, progress=not args.quiet)
+                report.update(evaluate(args.checkpoint, args.data, progress=not args.quiet))
             if args.images is not None:
                 from train.expclip.fit_image import evaluate_checkpoint_images
 
