@@ -60,7 +60,7 @@ def _stage(name: str, function):
 def _real_speech(animator) -> None:
     from expclip.audio import load_speech
     from head.arkit import INDEX
-    from train.generator.evaluate import loudness
+    from expclip.lipsync import loudness
 
     mirror = os.environ.get("EXPCLIP_ASSET_MIRROR")
     for path in sorted((Path(mirror) / "speech").glob("*.wav")) if mirror else []:

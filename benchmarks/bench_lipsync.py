@@ -9,7 +9,7 @@ For every recording (a folder's audio files, or files given as they are): phone 
 tiny.en offline), then the measures of :mod:`expclip.lipsync` on three mouths over the same timings:
 
 * ``generator``: the released speech → animation generator (or ``--generator DIR``) under ``--prompt``, as
-  ``Animator.animate`` makes it, with its phone-aware lips on the transcript just aligned (``--audio-only``:
+  ``Animator.animate`` makes it, with its phone-aware lips on the phones just aligned (``--audio-only``:
   the generator's own lips, ``phones=False``);
 * ``envelope``: the loudness envelope as the mouth (jawOpen ∝ the normalised RMS level);
 * ``rule``: the project's phone → viseme rule alone (:func:`expclip.visemes.rule_face`, coarticulated).
@@ -163,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         for note in timing.notes:
             print(f"{name}: {note}", file=sys.stderr)
         started = time.perf_counter()
-        clip = animator.animate(path, args.prompt, blinks=False, transcript=timing.transcript,
-                                phones=not args.audio_only)
+        clip = animator.animate(path, args.prompt, blinks=False, phones=not args.audio_only, alignment=timing)
         out.emit("animate_s", time.perf_counter() - started, "s", clip=name, notes=clip.notes)
         envelope = loudness(clip.audio, clip.fps)
         frames = len(clip.frames)

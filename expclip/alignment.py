@@ -115,15 +115,6 @@ class Alignment:
     notes: list[str] = field(default_factory=list)
     seconds_spent: dict[str, float] = field(default_factory=dict)
 
-    def labels_at(self, times: np.ndarray) -> list[str]:
-        """The phone label at each time (seconds); ``SIL`` outside the phones."""
-        starts = np.array([p.start for p in self.phones])
-        index = np.searchsorted(starts, np.asarray(times, np.float64), side="right") - 1
-        out = []
-        for t, i in zip(np.asarray(times, np.float64), index):
-            out.append(self.phones[i].label if 0 <= i < len(self.phones) and t < self.phones[i].end else "SIL")
-        return out
-
     def to_json(self) -> dict:
         return {"transcript": self.transcript, "source": self.source, "duration": self.duration,
                 "agreement": round(self.agreement, 3), "notes": self.notes,

@@ -163,7 +163,7 @@ class Animator:
     def animate(self, audio, prompt: str | None = None, *, image=None,
                 timeline: Sequence[tuple[float, str]] | None = None, intensity: float = 1.0, blinks: bool = True,
                 seed: int = 0, max_seconds: float | None = None, transcript: str | Path | None = None,
-                phones: bool = True) -> Animation:
+                phones: bool = True, alignment=None) -> Animation:
         """Speech under a prompt, a photo or a timeline of prompts → :class:`Animation`.
 
         ``audio``: a path (any format ffmpeg reads), a ``(sample_rate, samples)`` pair (any rate,
@@ -171,7 +171,8 @@ class Animator:
         speech's phones are aligned (``transcript``: the words said, or a text file of them; else a
         sidecar ``<stem>.txt`` beside an audio path, else Whisper) and the lips say them
         (:mod:`expclip.articulation`); speech that cannot be aligned keeps the audio-only lips, and the
-        notes say which it was.
+        notes say which it was. ``alignment``: this recording's :class:`expclip.alignment.Alignment` when
+        the caller has already made it (it is then not aligned again).
         """
         from expclip.audio import MAX_SECONDS, SAMPLE_RATE, is_silent, load_speech, prepare_speech
 
@@ -187,7 +188,8 @@ class Animator:
         else:
             samples = prepare_speech(audio, SAMPLE_RATE, max_seconds=limit)
         notes: list[str] = []
-        if is_silent(samples):
+        silent = is_silent(samples)
+        if silent:
             notes.append("The recording is silent: the face keeps its style with the mouth at rest.")
         entries = self._timeline(prompt, image, timeline)
         expressions, styles_info = [], []
@@ -203,8 +205,9 @@ class Animator:
         styles = self.styles(np.stack(expressions))
         mix = timeline_mix([s for s, _ in entries], len(features), self.fps)
         frames = sum(self.generate(features, style) * mix[:, k:k + 1] for k, style in enumerate(styles))
-        if phones and not is_silent(samples):
-            frames, said = self._articulate(frames, samples, audio, transcript, mix @ np.stack(expressions))
+        if phones and not silent:
+            frames, said = self._articulate(frames, samples, audio, transcript, mix @ np.stack(expressions),
+                                            alignment)
             notes.append(said)
         if blinks:
             lids, _ = blink_track(np.arange(len(frames)) / self.fps, np.random.default_rng(seed))
@@ -212,20 +215,21 @@ class Animator:
         return Animation(np.clip(frames, 0.0, 1.0).astype(np.float32), self.fps, samples, SAMPLE_RATE, styles_info, notes)
 
     def _articulate(self, frames: np.ndarray, samples: np.ndarray, audio, transcript,
-                    rest: np.ndarray) -> tuple[np.ndarray, str]:
+                    rest: np.ndarray, aligned=None) -> tuple[np.ndarray, str]:
         """``frames (T, 52)`` with phone-aware lips, and the note saying which lips they are."""
         from expclip.alignment import AlignmentError, align, sidecar_transcript
         from expclip.articulation import articulate
 
-        if transcript is None and isinstance(audio, (str, Path)):
-            transcript = sidecar_transcript(audio)
-        key = (hashlib.sha1(samples.tobytes()).hexdigest(), str(transcript))
-        if self._aligned is None or self._aligned[0] != key:  # side-by-side styles of one clip align it once
-            try:
-                self._aligned = (key, align(samples, transcript))
-            except AlignmentError as error:
-                self._aligned = (key, error)
-        aligned = self._aligned[1]
+        if aligned is None:
+            if transcript is None and isinstance(audio, (str, Path)):
+                transcript = sidecar_transcript(audio)
+            key = (hashlib.sha1(samples.tobytes()).hexdigest(), str(transcript))
+            if self._aligned is None or self._aligned[0] != key:  # side-by-side styles of one clip align it once
+                try:
+                    self._aligned = (key, align(samples, transcript))
+                except AlignmentError as error:
+                    self._aligned = (key, error)
+            aligned = self._aligned[1]
         if isinstance(aligned, AlignmentError):
             return frames, aligned.fallback
         words = " ".join(aligned.transcript.split()[:8]) + (" …" if len(aligned.transcript.split()) > 8 else "")

@@ -45,11 +45,3 @@ def default_checkpoint(name: str = EXPCLIP_SMALL) -> Path:
     raise FileNotFoundError(f"No checkpoint {name!r} was found (looked in {', '.join(str(p) for p in places)}); "
                             f"set {CHECKPOINTS_ENV} to a folder holding {name}/ or pass a checkpoint folder.")
 
-
-def __getattr__(attribute: str) -> Path:
-    """``DEFAULT_CHECKPOINT`` and ``DEFAULT_GENERATOR``: the released checkpoints, resolved when first read."""
-    if attribute == "DEFAULT_CHECKPOINT":
-        return default_checkpoint(EXPCLIP_SMALL)
-    if attribute == "DEFAULT_GENERATOR":
-        return default_checkpoint(GENERATOR_SMALL)
-    raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")

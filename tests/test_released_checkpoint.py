@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 import expclip
-from expclip.paths import DEFAULT_CHECKPOINT
+from expclip.paths import default_checkpoint
 from head.arkit import INDEX
 
 REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CHECKPOINT = default_checkpoint()
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 
 from expclip.animation import load_animator
-from expclip.paths import DEFAULT_GENERATOR
+from expclip.lipsync import loudness
+from expclip.paths import GENERATOR_SMALL, default_checkpoint
 from head.arkit import INDEX
-from train.generator.evaluate import loudness
+
+DEFAULT_GENERATOR = default_checkpoint(GENERATOR_SMALL)
 
 SENTENCE = "Well, I never thought we would see the sea again. Then, at last, there it was, blue and wide."
 

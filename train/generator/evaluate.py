@@ -23,6 +23,7 @@ from tqdm import tqdm
 from expclip import clips
 from expclip.animation import Animator, load_animator
 from expclip.emotions import EmotionPrototypes
+from expclip.lipsync import loudness
 from expclip.losses import LIP_SHAPES
 from head.arkit import INDEX
 
@@ -33,13 +34,6 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     if a.std() < 1e-8 or b.std() < 1e-8:
         return 0.0
     return float(np.corrcoef(a, b)[0, 1])
-
-
-def loudness(samples: np.ndarray) -> np.ndarray:
-    """The speech envelope per frame, 0 (silence) to 1 (the clip's loud speech): ``(frames,)``."""
-    from expclip.audio import normalise_envelope, speech_envelope
-
-    return normalise_envelope(speech_envelope(samples, fps=clips.FPS))
 
 
 def fit_envelope_gain(directory: str | Path, records: list[clips.ClipRecord]) -> tuple[float, float]:
