@@ -17,27 +17,20 @@ from pathlib import Path
 
 import numpy as np
 
-from render.renderer import HeadRenderer
+from render.renderer import close_thread_renderers, render_still
 from render.video import render_video
 
 
 class RenderWorkers:
-    """A render thread with one white-background :class:`HeadRenderer` per image size, and a video thread."""
+    """A render thread (its :func:`render.renderer.render_still` renderers stay warm there) and a video thread."""
 
-    def __init__(self, samples: int = 4) -> None:
-        self.samples = samples
+    def __init__(self) -> None:
         self._stills = ThreadPoolExecutor(1, thread_name_prefix="render")
         self._videos = ThreadPoolExecutor(1, thread_name_prefix="video")
-        self._renderers: dict[int, HeadRenderer] = {}
 
     def still(self, weights: np.ndarray, view: str = "front", size: int = 512) -> np.ndarray:
         """One anti-aliased render of ``weights (52,)`` → ``(size, size, 3)`` uint8, made on the render thread."""
-        return self._stills.submit(self._render, np.asarray(weights, np.float32), view, size).result()
-
-    def _render(self, weights: np.ndarray, view: str, size: int) -> np.ndarray:
-        if size not in self._renderers:
-            self._renderers[size] = HeadRenderer(size=size, samples=self.samples, background=(1.0, 1.0, 1.0))
-        return self._renderers[size].render(weights, view)
+        return self._stills.submit(render_still, np.asarray(weights, np.float32), view, size).result()
 
     def video(self, sequences: list[np.ndarray], path: str | Path, **options) -> Path:
         """:func:`render.video.render_video` of ``sequences`` (each ``(frames, 52)``) on the video thread."""
@@ -45,8 +38,6 @@ class RenderWorkers:
 
     def close(self) -> None:
         """Release the GL contexts (on the thread that made them) and stop both threads."""
-        for renderer in self._renderers.values():
-            self._stills.submit(renderer.close).result()
-        self._renderers.clear()
+        self._stills.submit(close_thread_renderers).result()
         self._stills.shutdown(wait=False)
         self._videos.shutdown(wait=False)
