@@ -1,7 +1,9 @@
-"""The head rig: ICT-FaceKit's neutral mesh, its parts and 52 ARKit deltas in canonical order.
+"""The head rig: ICT-FaceKit's neutral mesh, its parts, 52 ARKit deltas in canonical order and 30 identity modes.
 
 Built once from the ICT-FaceKit OBJs into a compact cached ``.npz`` (float16 deltas), then loaded
-in milliseconds. Name mapping from ICT to ARKit:
+in milliseconds. A face other than the default one (:class:`head.identity.Identity`) is the neutral
+mesh plus its weighted identity modes; the blendshape deltas are added on top of it, as ICT-FaceKit's
+own code does. Name mapping from ICT to ARKit:
 
 * ``_L``/``_R`` → ``Left``/``Right`` (ICT's ``_L`` lies at +X, the subject's left, as ARKit's);
 * ``browInnerUp`` and ``cheekPuff`` are split into halves in ICT: their deltas are summed;
@@ -24,8 +26,9 @@ from tqdm import tqdm
 
 from head.arkit import BLENDSHAPE_NAMES, NUM_BLENDSHAPES, validate
 from head.assets import MIRROR_ENV, AssetError, cache_dir, fetch_sources, temporary_sibling
+from head.identity import NUM_IDENTITY_MODES, Identity
 
-RIG_VERSION = 1
+RIG_VERSION = 2  # 2: with the identity modes (version 1 caches stay for older checkouts)
 RIG_FILENAME = f"ict_rig_v{RIG_VERSION}.npz"
 RIG_ENV = "EXPCLIP_RIG"
 ZERO_DELTA_SHAPES: tuple[str, ...] = ("tongueOut",)
@@ -64,26 +67,40 @@ class Rig:
         deltas: ``(52, V, 3)`` float32 offsets per ARKit shape in canonical order.
         parts: part name → ``(F, 3)`` int32 triangle vertex indices.
         landmarks68: ``(68,)`` int32 vertex indices of the iBUG-68 landmarks.
+        identity_modes: ``(30, V, 3)`` float32 offsets of ICT's first identity shape modes from the
+            neutral mesh (``identity_i - neutral``), in ICT's order.
     """
 
     neutral: np.ndarray
     deltas: np.ndarray
     parts: dict[str, np.ndarray]
     landmarks68: np.ndarray
+    identity_modes: np.ndarray
 
     @property
     def num_vertices(self) -> int:
         return int(self.neutral.shape[0])
 
-    def vertices(self, weights: np.ndarray) -> np.ndarray:
-        """Deform the head: ``(52,)`` → ``(V, 3)`` or ``(T, 52)`` → ``(T, V, 3)``; weights clipped to [0, 1]."""
+    def identity_neutral(self, identity: Identity | None = None) -> np.ndarray:
+        """The rest shape of a face: ``neutral + sum_i c_i identity_modes_i`` → ``(V, 3)`` (the neutral for None)."""
+        if identity is None or identity.is_neutral:
+            return self.neutral
+        flat = self.identity_modes.reshape(NUM_IDENTITY_MODES, -1)
+        return self.neutral + (identity.coefficients @ flat).reshape(self.neutral.shape)
+
+    def vertices(self, weights: np.ndarray, identity: Identity | None = None) -> np.ndarray:
+        """Deform the head: ``(52,)`` → ``(V, 3)`` or ``(T, 52)`` → ``(T, V, 3)``; weights clipped to [0, 1].
+
+        ``identity`` changes the rest shape first (default: the ICT head's own face).
+        """
         w = validate(weights)
+        base = self.identity_neutral(identity)
         flat = self.deltas.reshape(NUM_BLENDSHAPES, -1)
         if w.ndim == 1:
             active = np.flatnonzero(w)  # most frames use few shapes
-            return self.neutral + (w[active] @ flat[active]).reshape(self.neutral.shape)
+            return base + (w[active] @ flat[active]).reshape(base.shape)
         offsets = w.reshape(-1, NUM_BLENDSHAPES) @ flat
-        return self.neutral + offsets.reshape(*w.shape[:-1], *self.neutral.shape)
+        return base + offsets.reshape(*w.shape[:-1], *base.shape)
 
 
 def _read_obj_vertices(path: Path) -> np.ndarray:
@@ -145,6 +162,10 @@ def build_rig(source: Path, out_path: Path) -> Path:
                 raise AssetError(f"ICT-FaceKit in {source} has no expression {ict_name!r}; is it the pinned commit?")
             shape = _read_obj_vertices(model_dir / f"{ict_name}.obj")
             deltas[k] += shape - neutral
+    identity_modes = np.stack([
+        _read_obj_vertices(model_dir / f"identity{i:03d}.obj") - neutral
+        for i in tqdm(range(NUM_IDENTITY_MODES), desc="Reading identity modes", unit="mode")
+    ])
 
     polygon_material = np.array(materials)[polygon_of]
     part_of = np.full(len(triangles), "", dtype=object)
@@ -161,6 +182,7 @@ def build_rig(source: Path, out_path: Path) -> Path:
             version=np.array(RIG_VERSION),
             neutral=neutral,
             deltas=deltas.astype(np.float16),
+            identity_modes=identity_modes.astype(np.float16),
             landmarks68=np.array(indices["idx_to_landmark_verts"], np.int32),
             **arrays,
         )
@@ -170,7 +192,7 @@ def build_rig(source: Path, out_path: Path) -> Path:
 
 
 def default_rig_path() -> Path:
-    """``EXPCLIP_RIG`` if set, else ``<cache>/ict_rig_v1.npz``."""
+    """``EXPCLIP_RIG`` if set, else ``<cache>/ict_rig_v2.npz``."""
     given = os.environ.get(RIG_ENV)
     return Path(given).expanduser() if given else cache_dir() / RIG_FILENAME
 
@@ -192,6 +214,7 @@ def _load_cached(path: str, mtime: float) -> Rig:
             "neutral": data["neutral"].astype(np.float32),
             "deltas": data["deltas"].astype(np.float32),
             "landmarks68": data["landmarks68"].astype(np.int32),
+            "identity_modes": data["identity_modes"].astype(np.float32),
         }
         parts = {p: data[f"part_{p}"].astype(np.int32) for p in PART_NAMES}
     for array in (*arrays.values(), *parts.values()):

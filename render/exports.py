@@ -19,6 +19,7 @@ from PIL import Image
 
 from head import arkit
 from head.files import write_text_atomic
+from head.identity import Identity
 from render.gltf import write_glb
 
 
@@ -51,8 +52,10 @@ def write_expression(weights: np.ndarray, payload: dict | list, *, json_path: st
 
 
 def write_animation(frames: np.ndarray, fps: float, payload: dict, *, csv_path: str | Path | None = None,
-                    json_path: str | Path | None = None, glb_path: str | Path | None = None) -> list[Path]:
-    """An animation ``(frames, 52)`` at ``fps`` as a Live Link Face CSV, a JSON (``payload``) and a GLB."""
+                    json_path: str | Path | None = None, glb_path: str | Path | None = None,
+                    identity: Identity | None = None) -> list[Path]:
+    """An animation ``(frames, 52)`` at ``fps`` as a Live Link Face CSV, a JSON (``payload``) and a GLB
+    (whose base mesh is ``identity``'s face; default the ICT head's own)."""
     written = []
     if csv_path is not None:
         Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
@@ -61,5 +64,5 @@ def write_animation(frames: np.ndarray, fps: float, payload: dict, *, csv_path: 
         written.append(write_json(json_path, payload))
     if glb_path is not None:
         Path(glb_path).parent.mkdir(parents=True, exist_ok=True)
-        written.append(write_glb(glb_path, frames, fps=fps))
+        written.append(write_glb(glb_path, frames, fps=fps, identity=identity))
     return written

@@ -14,6 +14,8 @@ names, and an action that plays the animation), three.js and other web viewers, 
   offsets, so the file always has all 52. Targets are sparse: only vertices that move by more
   than :data:`MIN_OFFSET_CM` are stored, with their normal changes (NORMAL targets, for viewers
   that shade with morphed normals);
+* the base mesh is the chosen face (:class:`head.identity.Identity`; default the ICT head's own): its
+  rest shape, with the same 52 deltas on top, and its coefficients in ``mesh.extras.identity``;
 * for more than one frame, an animation ``ExpCLIP`` with a LINEAR ``weights`` channel on the head
   node (times ``k / fps``); the mesh's default weights are then zero. One frame gives a still
   expression: no animation, and the mesh's default weights are that frame.
@@ -34,6 +36,7 @@ import numpy as np
 
 from head.arkit import BLENDSHAPE_NAMES, NUM_BLENDSHAPES, validate
 from head.files import replace_when_done
+from head.identity import NEUTRAL, Identity
 from head.rig import Rig, load_rig
 
 GENERATOR = "ExpCLIP"
@@ -145,9 +148,10 @@ class _Buffer:
 
 @dataclass(frozen=True)
 class _StaticHead:
-    """The parts of a GLB that depend only on the rig: mesh, materials, their binary data."""
+    """The parts of a GLB that depend only on the rig and the face: mesh, materials, their binary data."""
 
     rig: Rig
+    identity: bytes                     # Identity.key of the face
     vertex_ids: tuple[np.ndarray, ...]  # per primitive: the rig vertex of each of its vertices
     mesh: dict
     materials: list[dict]
@@ -167,13 +171,14 @@ def _looks(rig: Rig) -> tuple[np.ndarray, object]:
     return albedo_gloss, _Normals(rig.neutral, parts)
 
 
-def _build_static(rig: Rig) -> _StaticHead:
+def _build_static(rig: Rig, identity: Identity) -> _StaticHead:
     from render.renderer import _DOUBLE_SIDED, drawn_triangles
 
     drawn = drawn_triangles(rig)
-    albedo_gloss, normals_of = _looks(rig)
-    normals = normals_of(rig.neutral)
-    target_normals = np.stack([normals_of(rig.neutral + rig.deltas[k]) for k in range(NUM_BLENDSHAPES)])
+    albedo_gloss, normals_of = _looks(rig)  # per vertex, as the renderer: they follow any face
+    rest = rig.identity_neutral(identity)
+    normals = normals_of(rest)
+    target_normals = np.stack([normals_of(rest + rig.deltas[k]) for k in range(NUM_BLENDSHAPES)])
     moving = np.linalg.norm(rig.deltas, axis=2) > MIN_OFFSET_CM            # (52, V)
     turning = np.linalg.norm(target_normals - normals, axis=2) > MIN_NORMAL_CHANGE
 
@@ -200,7 +205,7 @@ def _build_static(rig: Rig) -> _StaticHead:
         })
         scale = METRES_PER_RIG_UNIT
         attributes = {
-            "POSITION": buffer.accessor((rig.neutral[vertex_ids] * scale).astype(np.float32), _FLOAT, "VEC3",
+            "POSITION": buffer.accessor((rest[vertex_ids] * scale).astype(np.float32), _FLOAT, "VEC3",
                                         target=_ARRAY_BUFFER, bounds=True),
             "NORMAL": buffer.accessor(normals[vertex_ids].astype(np.float32), _FLOAT, "VEC3", target=_ARRAY_BUFFER),
             "COLOR_0": buffer.accessor(np.round(colours * 255).astype(np.uint8), _UNSIGNED_BYTE, "VEC4",
@@ -223,19 +228,24 @@ def _build_static(rig: Rig) -> _StaticHead:
         primitives.append({"attributes": attributes, "indices": indices, "material": len(materials) - 1,
                            "mode": _TRIANGLES, "targets": targets})
     buffer.finish_sparse(sparse_indices, sparse_values)
-    mesh = {"name": "head", "primitives": primitives, "extras": {"targetNames": list(BLENDSHAPE_NAMES)}}
-    return _StaticHead(rig, tuple(primitive_ids), mesh, materials, buffer.views, buffer.accessors, buffer.blob())
+    extras: dict = {"targetNames": list(BLENDSHAPE_NAMES)}
+    if not identity.is_neutral:
+        extras["identity"] = identity.to_json()
+    mesh = {"name": "head", "primitives": primitives, "extras": extras}
+    return _StaticHead(rig, identity.key, tuple(primitive_ids), mesh, materials, buffer.views, buffer.accessors,
+                       buffer.blob())
 
 
 _STATIC_CACHE: list[_StaticHead] = []
 
 
-def _static_head(rig: Rig) -> _StaticHead:
-    """The rig's static GLB part, built once per rig object (a few hundred milliseconds)."""
+def _static_head(rig: Rig, identity: Identity | None = None) -> _StaticHead:
+    """The static GLB part of the rig with a face, built once per rig object and face (a few hundred milliseconds)."""
+    identity = identity or NEUTRAL
     for head in _STATIC_CACHE:
-        if head.rig is rig:
+        if head.rig is rig and head.identity == identity.key:
             return head
-    head = _build_static(rig)
+    head = _build_static(rig, identity)
     _STATIC_CACHE[:] = [head, *_STATIC_CACHE[:1]]
     return head
 
@@ -246,7 +256,7 @@ def primitive_vertex_ids(rig: Rig | None = None) -> list[np.ndarray]:
     return [ids.copy() for ids in _static_head(rig if rig is not None else load_rig()).vertex_ids]
 
 
-def glb_bytes(frames: np.ndarray, fps: float = 30.0, rig: Rig | None = None) -> bytes:
+def glb_bytes(frames: np.ndarray, fps: float = 30.0, rig: Rig | None = None, identity: Identity | None = None) -> bytes:
     """The GLB file of :func:`write_glb` as bytes."""
     frames = validate(np.asarray(frames, np.float32), what="Frames to export")
     if frames.ndim == 1:
@@ -255,7 +265,7 @@ def glb_bytes(frames: np.ndarray, fps: float = 30.0, rig: Rig | None = None) -> 
         raise ExportError(f"Frames to export have shape {frames.shape}; expected (52,) or (frames, 52) with frames ≥ 1.")
     if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
         raise ExportError(f"Frame rate {fps!r} is not a positive number of frames per second.")
-    head = _static_head(rig if rig is not None else load_rig())
+    head = _static_head(rig if rig is not None else load_rig(), identity)
 
     buffer = _Buffer()
     buffer.views = [dict(v) for v in head.views]
@@ -297,7 +307,8 @@ def glb_bytes(frames: np.ndarray, fps: float = 30.0, rig: Rig | None = None) -> 
     ])
 
 
-def write_glb(path: str | Path, frames: np.ndarray, fps: float = 30.0, rig: Rig | None = None) -> Path:
+def write_glb(path: str | Path, frames: np.ndarray, fps: float = 30.0, rig: Rig | None = None,
+              identity: Identity | None = None) -> Path:
     """Write the head animated by ``frames`` as a glTF binary.
 
     Args:
@@ -306,10 +317,11 @@ def write_glb(path: str | Path, frames: np.ndarray, fps: float = 30.0, rig: Rig 
             (no animation then); clipped to [0, 1].
         fps: frames per second of ``frames``.
         rig: the head rig (default: the cached one).
+        identity: the face of the base mesh (default: the ICT head's own).
     Returns:
         ``path``.
     """
-    data = glb_bytes(frames, fps=fps, rig=rig)
+    data = glb_bytes(frames, fps=fps, rig=rig, identity=identity)
     path = Path(path)
     with replace_when_done(path) as partial:
         partial.write_bytes(data)

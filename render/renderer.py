@@ -10,7 +10,9 @@ parts (positions and smooth normals), so sequences render at video rate. The loo
   is cut away and the iris mesh is coloured per vertex (pupil, iris with a darker limbal ring);
   the transparent eye overlay shells and the eyelash cards are not drawn (see :mod:`head.rig`);
 * a soft three-point light (key, fill, rim) plus ambient; front and three-quarter cameras;
-* a solid background colour, or a transparent one (RGBA output).
+* a solid background colour, or a transparent one (RGBA output);
+* any face (:class:`head.identity.Identity`): its rest shape replaces the neutral mesh before the
+  blendshapes are added; the looks are per vertex, so lips, irises and the cut cornea follow the face.
 
 Anti-aliasing is pyrender's multisampled framebuffer with a configurable sample count: 4 for
 stills, 0 (off) is about three times faster on a CPU rasteriser and suits video.
@@ -31,6 +33,7 @@ import numpy as np
 import scipy.sparse
 
 from head.arkit import validate
+from head.identity import Identity
 from head.rig import Rig, load_rig
 
 VIEWS: tuple[str, ...] = ("front", "three-quarter")
@@ -380,15 +383,17 @@ class HeadRenderer:
         self._upload(np.asarray(vertices, np.float32))
         return self._draw()
 
-    def render(self, weights: np.ndarray, view: str = "front") -> np.ndarray:
-        """``(52,)`` weights (clipped to [0, 1]) → ``(size, size, 3|4)`` uint8 image."""
-        return self.render_vertices(self.rig.vertices(weights), view)  # rig.vertices validates
+    def render(self, weights: np.ndarray, view: str = "front", identity: Identity | None = None) -> np.ndarray:
+        """``(52,)`` weights (clipped to [0, 1]) on ``identity``'s face (default: the ICT head) →
+        ``(size, size, 3|4)`` uint8 image."""
+        return self.render_vertices(self.rig.vertices(weights, identity), view)  # rig.vertices validates
 
-    def render_sequence(self, frames: np.ndarray, view: str = "front") -> Iterator[np.ndarray]:
+    def render_sequence(self, frames: np.ndarray, view: str = "front",
+                        identity: Identity | None = None) -> Iterator[np.ndarray]:
         """``(T, 52)`` weights → T images, one scene, only vertex buffers updated per frame."""
         frames = validate(np.atleast_2d(frames))
         for weights in frames:
-            yield self.render(weights, view)
+            yield self.render(weights, view, identity)
 
     def project(self, points: np.ndarray, view: str = "front") -> np.ndarray:
         """Pixel coordinates ``(N, 2)`` (x right, y down) of ``(N, 3)`` rig-space points."""
@@ -449,6 +454,8 @@ def close_thread_renderers() -> None:
     _THREAD_RENDERERS.by_setting = {}
 
 
-def render_still(weights: np.ndarray, view: str = "front", size: int = 512, transparent: bool = False) -> np.ndarray:
-    """One anti-aliased image of the head making ``weights`` ``(52,)`` → ``(size, size, 3|4)`` uint8."""
-    return shared_renderer(size, 4, transparent).render(weights, view)
+def render_still(weights: np.ndarray, view: str = "front", size: int = 512, transparent: bool = False,
+                 identity: Identity | None = None) -> np.ndarray:
+    """One anti-aliased image of the head (``identity``'s face; default the ICT head) making ``weights``
+    ``(52,)`` → ``(size, size, 3|4)`` uint8."""
+    return shared_renderer(size, 4, transparent).render(weights, view, identity)

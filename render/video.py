@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
 from head.arkit import validate
+from head.identity import Identity
 from head.media import ffmpeg_exe
 
 AUDIO_SAMPLE_RATE = 16_000
@@ -142,11 +143,13 @@ def render_video(
     view: str = "front",
     size: int = 512,
     samples: int = 0,
+    identity: Identity | None = None,
 ) -> Path:
     """Render one or more ``(T, 52)`` weight sequences to an mp4 (several → a captioned grid).
 
     Sequences of different lengths are held at their last frame up to the longest one; with
-    ``audio`` every sequence is fitted to the audio's length instead.
+    ``audio`` every sequence is fitted to the audio's length instead. ``identity``: the face
+    (default: the ICT head's own).
     """
     from render.renderer import HeadRenderer
 
@@ -163,7 +166,7 @@ def render_video(
 
     def frames() -> Iterator[np.ndarray]:
         for t in range(num_frames):
-            images = [renderer.render(s[t], view) for s in sequences]
+            images = [renderer.render(s[t], view, identity) for s in sequences]
             yield images[0] if len(images) == 1 and not captions else grid_frame(images, captions)
 
     try:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from head.identity import Identity
 from render.renderer import close_thread_renderers, render_still
 from render.video import render_video
 
@@ -28,9 +29,12 @@ class RenderWorkers:
         self._stills = ThreadPoolExecutor(1, thread_name_prefix="render")
         self._videos = ThreadPoolExecutor(1, thread_name_prefix="video")
 
-    def still(self, weights: np.ndarray, view: str = "front", size: int = 512) -> np.ndarray:
-        """One anti-aliased render of ``weights (52,)`` → ``(size, size, 3)`` uint8, made on the render thread."""
-        return self._stills.submit(render_still, np.asarray(weights, np.float32), view, size).result()
+    def still(self, weights: np.ndarray, view: str = "front", size: int = 512,
+              identity: Identity | None = None) -> np.ndarray:
+        """One anti-aliased render of ``weights (52,)`` on ``identity``'s face (default: the ICT head) →
+        ``(size, size, 3)`` uint8, made on the render thread."""
+        return self._stills.submit(render_still, np.asarray(weights, np.float32), view, size, False,
+                                   identity).result()
 
     def video(self, sequences: list[np.ndarray], path: str | Path, **options) -> Path:
         """:func:`render.video.render_video` of ``sequences`` (each ``(frames, 52)``) on the video thread."""
