@@ -1,10 +1,11 @@
 """FACS Action Units and the AU → ARKit rule (one table), with its inverse for explanations.
 
-* ``ACTION_UNITS`` lists 36 Action Units: number, FACS name, a plain description of the movement,
-  and the ARKit blendshapes it drives with a weight per unit of intensity.
-* AU codes are written as in FACS: ``12``, ``AU12``, ``L12`` / ``R12`` (left-/right-only, the
-  subject's side as in ARKit), an optional intensity letter ``12C``; prototypes join codes with
-  ``+``: ``"R12A+R14A"``.
+* ``ACTION_UNITS`` lists 42 Action Units and action descriptors (FACS 2002, including the eye
+  movements 61–64 and 66 cross-eye): number, FACS name, a plain description of the movement, and
+  the ARKit blendshapes it drives with a weight per unit of intensity.
+* AU codes are written as in FACS: ``12``, ``AU12``, ``L12`` / ``R12`` or ``12L`` / ``AU12R``
+  (left-/right-only, the subject's side as in ARKit), an optional intensity letter ``12C`` /
+  ``L12C`` / ``12CL``; prototypes join codes with ``+``: ``"R12A+R14A"``.
 * Intensities are FACS letters A–E (``INTENSITY_LEVELS``: A=0.2 … E=1.0) or floats in [0, 1].
 * The rule: each blendshape weight is the sum over AUs of ``intensity × weight``, clipped to
   [0, 1]. A sided code drives only the ``Left``/``Right`` variant of two-sided shapes and
@@ -79,6 +80,8 @@ ACTION_UNITS: tuple[ActionUnit, ...] = (
         "cheeks raised", "{side} cheek raised", ("cheekSquint", 1.0), ("eyeSquint", 0.3)),
     _au(7, "Lid Tightener", "tightens the eyelids, narrowing the eyes",
         "eyelids tightened", "{side} eyelid tightened", ("eyeSquint", 1.0), ("eyeBlink", 0.15)),
+    _au(8, "Lips Toward Each Other", "draws the lips together while the jaw stays open",
+        "lips closed over a lowered jaw", "", ("mouthClose", 0.8), ("jawOpen", 0.4)),
     _au(9, "Nose Wrinkler", "wrinkles the nose and pulls the skin along its sides upward",
         "nose wrinkled", "{side} side of the nose wrinkled",
         ("noseSneer", 1.0), ("mouthUpperUp", 0.3), ("browDown", 0.2)),
@@ -108,9 +111,9 @@ ACTION_UNITS: tuple[ActionUnit, ...] = (
     _au(24, "Lip Pressor", "presses the lips together",
         "lips pressed together", "{side} side of the lips pressed", ("mouthPress", 1.0), ("mouthShrugLower", 0.2)),
     _au(25, "Lips Part", "parts the lips",
-        "lips parted", "", ("mouthLowerDown", 0.3), ("jawOpen", 0.1)),
+        "lips parted", "", ("mouthLowerDown", 0.4), ("mouthUpperUp", 0.15), ("jawOpen", 0.15)),
     _au(26, "Jaw Drop", "lets the jaw drop, opening the mouth",
-        "jaw dropped", "", ("jawOpen", 0.5)),
+        "jaw dropped", "", ("jawOpen", 0.7)),
     _au(27, "Mouth Stretch", "pulls the jaw wide open, stretching the mouth",
         "mouth stretched wide open", "", ("jawOpen", 1.0), ("mouthStretch", 0.3)),
     _au(28, "Lip Suck", "sucks the lips in over the teeth",
@@ -119,10 +122,18 @@ ACTION_UNITS: tuple[ActionUnit, ...] = (
         "jaw pushed forward", "", ("jawForward", 1.0)),
     _au(30, "Jaw Sideways", "moves the jaw to one side",
         "jaw moved sideways", "jaw moved to the {side}", ("jaw", 1.0), needs_side=True),
+    _au(31, "Jaw Clencher", "clenches the jaw, bulging the muscles at its angle",
+        "jaw clenched", "", ("mouthPress", 0.3), ("mouthClose", 0.1)),
     _au(32, "Lip Bite", "bites the lower lip",
         "lower lip bitten", "", ("mouthRollLower", 0.7), ("mouthUpperUp", 0.2)),
+    _au(33, "Blow", "blows air out through the lips, the cheeks puffed",
+        "blowing out", "", ("cheekPuff", 0.6), ("mouthFunnel", 0.4), ("mouthPucker", 0.3)),
     _au(34, "Cheek Puff", "puffs the cheeks out with air",
         "cheeks puffed", "", ("cheekPuff", 1.0)),
+    _au(35, "Cheek Suck", "sucks the cheeks in between the teeth",
+        "cheeks sucked in", "", ("mouthPucker", 0.6), ("mouthFunnel", 0.2)),
+    _au(38, "Nostril Dilator", "flares the nostrils",
+        "nostrils flared", "{side} nostril flared", ("noseSneer", 0.5)),
     _au(41, "Lid Droop", "lets the upper eyelids droop",
         "eyelids drooping", "{side} eyelid drooping", ("eyeBlink", 0.4)),
     _au(43, "Eyes Closed", "closes the eyes",
@@ -141,14 +152,18 @@ ACTION_UNITS: tuple[ActionUnit, ...] = (
         "eyes turned up", "", ("eyeLookUp", 1.0)),
     _au(64, "Eyes Down", "turns both eyes down",
         "eyes turned down", "", ("eyeLookDown", 1.0), ("eyeBlink", 0.15)),
+    _au(66, "Cross-eye", "turns both eyes in toward the nose",
+        "eyes crossed", "", ("eyeLookInLeft", 1.0), ("eyeLookInRight", 1.0)),
 )
 CATALOG: dict[int, ActionUnit] = {au.number: au for au in ACTION_UNITS}
 
 # AU45 is AU43 for a moment and AU41 is a weaker AU43: the same column of the rule, so the
-# inverse keeps only AU43 to stay unambiguous.
-_NOT_EXPLAINED = frozenset({41, 45})
+# inverse keeps only AU43 to stay unambiguous. AU31, 33, 35 and 38 are sums of other columns or
+# parts of them (press, puff + funnel + pucker, pucker, sneer): left out for the same reason.
+_NOT_EXPLAINED = frozenset({31, 33, 35, 38, 41, 45})
 
-_CODE = re.compile(r"^\s*(?:AU)?\s*([LR])?\s*(\d{1,2})\s*([A-E])?\s*$", re.IGNORECASE)
+# Side before the number (L12, AU L12) or after it (12L, AU12R, 12CL), intensity letter after the number.
+_CODE = re.compile(r"^\s*(?:AU)?\s*([LR])?\s*(\d{1,2})\s*([A-E])?\s*([LR])?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -190,11 +205,12 @@ def intensity_letter(value: float) -> str:
 
 
 def parse_code(code: str | int) -> AUCode:
-    """Parse ``"AU12"``, ``"R12A"``, ``"L46"``, ``12`` … into an :class:`AUCode`."""
+    """Parse ``"AU12"``, ``"R12A"``, ``"L46"``, ``"AU12L"``, ``12`` … into an :class:`AUCode`."""
     match = _CODE.match(str(code))
-    if match is None:
-        raise FACSError(f"AU code {code!r} is not of the form 12, AU12, L12, R12 or 12C.")
-    side, number, letter = (match.group(1) or "").upper(), int(match.group(2)), match.group(3)
+    if match is None or (match.group(1) and match.group(4)):
+        raise FACSError(f"AU code {code!r} is not of the form 12, AU12, L12, R12, 12L or 12C.")
+    side = (match.group(1) or match.group(4) or "").upper()
+    number, letter = int(match.group(2)), match.group(3)
     unit = CATALOG.get(number)
     if unit is None:
         raise FACSError(f"AU{number} is not in the catalogue; known AUs: {', '.join(map(str, CATALOG))}.")
@@ -395,7 +411,8 @@ def rule_markdown() -> str:
         "## Rule",
         "",
         "Each ARKit weight is the sum over active AUs of *intensity × weight*, clipped to [0, 1].",
-        "`L12` / `R12` drive only the subject's left / right shapes of a two-sided AU, and its one-piece",
+        "`L12` / `R12` (also written `12L` / `AU12R`) drive only the subject's left / right shapes of a",
+        "two-sided AU, and its one-piece",
         "shapes (`jawOpen`, `browInnerUp`, …) at half weight. *Side* says whether L/R forms exist;",
         "*one side only* AUs must be written with L or R.",
         "",
@@ -414,15 +431,17 @@ def rule_markdown() -> str:
     untouched = [name for name in BLENDSHAPE_NAMES if name not in driven]
     lines += [
         "",
-        f"No AU drives {', '.join(f'`{n}`' for n in untouched)}: they are mouth movements FACS codes",
-        "as combinations (or speech), and the speech generator produces them.",
+        f"No AU drives {', '.join(f'`{n}`' for n in untouched)}: FACS has no code for the whole mouth",
+        "pushed sideways; the face-action knowledge base (`expclip/data/face_actions.yaml`, see",
+        "[tead.md](tead.md)) writes them as blendshape weights, and the speech generator produces them.",
         "",
         "## Inverse (explanations)",
         "",
         "`expclip.facs.explain(weights)` fits non-negative intensities to this table with a small L1",
         "penalty, so one AU is preferred over a sum of several that make the same shape. AU41 and AU45",
-        "are left out of the fit because their columns are AU43's; similar left and right strengths",
-        "are reported as one bilateral AU.",
+        "are left out of the fit because their columns are AU43's, and AU31, 33, 35 and 38 because theirs",
+        "are parts or sums of others (press; puff + funnel + pucker; pucker; sneer); similar left and",
+        "right strengths are reported as one bilateral AU.",
         "",
     ]
     return "\n".join(lines)

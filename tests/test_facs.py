@@ -20,8 +20,8 @@ def _weights(**shapes: float) -> np.ndarray:
     return out
 
 
-def test_catalogue_has_36_action_units_with_plain_descriptions() -> None:
-    assert len(facs.ACTION_UNITS) == 36 == len(facs.CATALOG)
+def test_catalogue_has_42_action_units_with_plain_descriptions() -> None:
+    assert len(facs.ACTION_UNITS) == 42 == len(facs.CATALOG)
     assert facs.CATALOG[1].name == "Inner Brow Raiser"
     assert facs.CATALOG[1].description == "raises the inner ends of the eyebrows"
     for unit in facs.ACTION_UNITS:
@@ -33,15 +33,19 @@ def test_catalogue_has_36_action_units_with_plain_descriptions() -> None:
 
 @pytest.mark.parametrize("code, expected", [
     ("12", dict(mouthSmileLeft=0.6, mouthSmileRight=0.6)),
-    ("26E", dict(jawOpen=0.5)),
+    ("26E", dict(jawOpen=0.7)),
     ("4D", dict(browDownLeft=0.8, browDownRight=0.8)),
     ("45", dict(eyeBlinkLeft=0.6, eyeBlinkRight=0.6)),
     ("1B", dict(browInnerUp=0.4)),
     ("L12E", dict(mouthSmileLeft=1.0)),
     ("R14A", dict(mouthDimpleRight=0.2, mouthPressRight=0.04)),
-    ("L25E", dict(mouthLowerDownLeft=0.3, jawOpen=0.05)),  # one-piece shape at half weight for a sided code
+    ("L25E", dict(mouthLowerDownLeft=0.4, mouthUpperUpLeft=0.15, jawOpen=0.075)),  # one-piece shape at half weight for a sided code
     ("R46", dict(eyeBlinkRight=0.6, cheekSquintRight=0.18)),
     ("61", dict(eyeLookOutLeft=0.6, eyeLookInRight=0.6)),
+    ("AU66E", dict(eyeLookInLeft=1.0, eyeLookInRight=1.0)),
+    ("8E", dict(mouthClose=0.8, jawOpen=0.4)),
+    ("AU12L", dict(mouthSmileLeft=0.6)),
+    ("12DR", dict(mouthSmileRight=0.8)),
     ("9", dict(noseSneerLeft=0.6, noseSneerRight=0.6, mouthUpperUpLeft=0.18, mouthUpperUpRight=0.18,
                browDownLeft=0.12, browDownRight=0.12)),
 ])
@@ -74,6 +78,10 @@ def test_codes_parse_and_bad_codes_say_what_is_accepted() -> None:
         facs.parse_code("99")
     with pytest.raises(facs.FACSError, match="not of the form"):
         facs.parse_code("smile")
+    assert facs.parse_code("AU12L") == facs.parse_code("L12") == facs.AUCode(12, "L")
+    assert facs.parse_code("au 46 r") == facs.AUCode(46, "R") and facs.parse_code("12cl") == facs.AUCode(12, "L", 0.6)
+    with pytest.raises(facs.FACSError, match="not of the form"):
+        facs.parse_code("L12R")
     with pytest.raises(facs.FACSError, match="has no left/right form"):
         facs.parse_code("L26")
     with pytest.raises(facs.FACSError, match="write it as L46 or R46"):
