@@ -2,9 +2,10 @@
 
 Five tabs, each a thin layer over the library (``expclip``) and the renderer (``render``):
 Text → Expression, Image → Expression, Text → Image retrieval, Speech → Animation and the
-Expression manifold, plus a Model panel. Every action is a named API endpoint
-(``/text_to_expression``, ``/image_to_expression``, ``/retrieve``, ``/interpolate``, ``/animate``)
-that ``gradio_client`` can call.
+Expression manifold, plus a Model panel. A face number above the tabs (0: the default head) with a
+"Random face" button picks the head that the text, image, speech and manifold tabs render. Every
+action is a named API endpoint (``/text_to_expression``, ``/image_to_expression``, ``/retrieve``,
+``/interpolate``, ``/animate``) that ``gradio_client`` can call.
 
     python app.py                                   # http://127.0.0.1:7860
     python app.py --host 0.0.0.0 --port 8080 --share --checkpoint checkpoints/expclip-small \
@@ -38,6 +39,7 @@ import pandas as pd
 from demo_data import DemoData, Unavailable
 from head import arkit
 from head.arkit import GROUPS
+from head.identity import Identity, parse_identity, random_seed
 
 log = logging.getLogger("expclip.app")
 
@@ -177,8 +179,9 @@ class DemoApp:
 
     # text → expression -------------------------------------------------------------------------------
     def expression_outputs(self, weights: np.ndarray, name: str, extra: dict | None = None,
-                           three_quarter: bool = True) -> Iterator[tuple]:
-        """The outputs of one expression: renders, bar-chart table, AU text and the PNG/JSON/CSV downloads.
+                           three_quarter: bool = True, identity: Identity | None = None) -> Iterator[tuple]:
+        """The outputs of one expression: renders (on ``identity``'s face), bar-chart table, AU text and the
+        PNG/JSON/CSV downloads.
 
         With ``three_quarter`` they come twice: first as soon as the front render, the chart and the AUs
         are ready (the page shows them at once), then with the three-quarter render and the downloads.
@@ -188,29 +191,34 @@ class DemoApp:
         folder = self.request_dir()
         stem = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")[:40] or "expression"
         # a path, so that gradio need not encode the image again
-        png = write_png(folder / f"{stem}.png", self.render.still(weights, "front"), fast=True)
+        png = write_png(folder / f"{stem}.png", self.render.still(weights, "front", identity=identity), fast=True)
         aus = self.text.explain(weights)
         data = {"blendshapes": arkit.to_dict(weights), "aus": aus, **(extra or {})}
+        if identity is not None and not identity.is_neutral:
+            data["identity"] = identity.to_json()
         bars, au_text = bar_table(weights), describe_aus(aus)
         side = None
         if three_quarter:
             yield str(png), None, bars, au_text, data, None
-            side = str(write_png(folder / f"{stem}-three-quarter.png", self.render.still(weights, "three-quarter"),
-                                 fast=True))
+            side = str(write_png(folder / f"{stem}-three-quarter.png",
+                                 self.render.still(weights, "three-quarter", identity=identity), fast=True))
         files = write_expression(weights, data, json_path=folder / f"{stem}.json", csv_path=folder / f"{stem}.csv")
         yield str(png), side, bars, au_text, data, [str(png), *map(str, files)]
 
     @_friendly
-    def text_to_expression(self, prompt: str, intensity: float = 1.0, second_prompt: str = "", blend: float = 0.5):
+    def text_to_expression(self, prompt: str, intensity: float = 1.0, second_prompt: str = "", blend: float = 0.5,
+                           face: float | None = 0):
+        identity = parse_identity(face)
         weights = self.text.mix(prompt, second_prompt, float(blend), float(intensity))
         extra = {"prompt": prompt, "intensity": float(intensity)}
         if (second_prompt or "").strip():
             extra.update(second_prompt=second_prompt, blend=float(blend))
-        yield from self.expression_outputs(weights, prompt, extra)
+        yield from self.expression_outputs(weights, prompt, extra, identity=identity)
 
     # image → expression ------------------------------------------------------------------------------
     @_friendly
-    def image_to_expression(self, photo, intensity: float = 1.0, method: str = "auto"):
+    def image_to_expression(self, photo, intensity: float = 1.0, method: str = "auto", face: float | None = 0):
+        identity = parse_identity(face)
         path = self.input_path(photo, "photo")
         if path is None:
             raise ValueError("Upload a face photo or take one with the webcam first.")
@@ -220,7 +228,8 @@ class DemoApp:
 
         annotated = draw_face(load_image(path, name), result.face.box, result.face.points)
         front, _, bars, aus, data, files = next(self.expression_outputs(
-            result.weights, Path(name).stem, {**result.to_json(), "source": name}, three_quarter=False))
+            result.weights, Path(name).stem, {**result.to_json(), "source": name}, three_quarter=False,
+            identity=identity))
         notes = [f"Method: **{result.method}**" + (f" (fit error {result.fit_rms:.3f})" if result.fit_rms else "")]
         notes += result.notes
         return annotated, front, bars, aus + "\n\n" + "  \n".join(notes), data, files
@@ -295,9 +304,11 @@ class DemoApp:
         return prompt_a, prompt_b, ([] if len(picks) == 2 else picks), plot, note
 
     @_friendly
-    def interpolate(self, prompt_a: str, prompt_b: str, steps: float = 6, progress=gr.Progress()):  # noqa: B008 (gradio injects it)
+    def interpolate(self, prompt_a: str, prompt_b: str, steps: float = 6, face: float | None = 0,
+                    progress=gr.Progress()):  # noqa: B008 (gradio injects it)
         from expclip.interpolation import interpolate, round_trip
 
+        identity = parse_identity(face)
         prompt_a, prompt_b = (prompt_a or "").strip(), (prompt_b or "").strip()
         if not prompt_a or not prompt_b:
             raise ValueError("Type two prompts to travel between, e.g. 'calm' and 'furious'.")
@@ -307,10 +318,10 @@ class DemoApp:
         frames, z = interpolate(self.text, prompt_a, prompt_b, INTERPOLATION_FRAMES)
         strip_idx = np.round(np.linspace(0, len(frames) - 1, steps)).astype(int)
         progress(0.2, desc="Rendering the strip")
-        strip = np.concatenate([self.render.still(frames[i], "front", 256) for i in strip_idx], axis=1)
+        strip = np.concatenate([self.render.still(frames[i], "front", 256, identity) for i in strip_idx], axis=1)
         progress(0.5, desc="Rendering the video")
         folder = self.request_dir()
-        video = self.render.video([round_trip(frames)], folder / "interpolation.mp4", size=256)
+        video = self.render.video([round_trip(frames)], folder / "interpolation.mp4", size=256, identity=identity)
         if not self.data.map_ready():
             progress(0.9, desc="Waiting for the expression map (built once, at the first start)")
         try:
@@ -322,11 +333,13 @@ class DemoApp:
     # speech → animation ------------------------------------------------------------------------------
     @_friendly
     def animate(self, audio, prompt: str = "", photo=None, intensity: float = 1.0, timeline: str = "",
-                compare: str = "", transcript: str = "", progress=gr.Progress()):  # noqa: B008 (gradio injects it)
+                compare: str = "", transcript: str = "", face: float | None = 0,
+                progress=gr.Progress()):  # noqa: B008 (gradio injects it)
         from expclip.clips import write_wav
         from expclip.timeline import parse_timeline
         from render.exports import write_animation
 
+        identity = parse_identity(face)
         if self.animator is None:
             raise Unavailable(self.animator_problem)
         path = self.input_path(audio, "recording")
@@ -360,13 +373,14 @@ class DemoApp:
         progress(0.3, desc="Rendering the video")
         captions = [name for name, _ in runs] if len(runs) > 1 else None
         video = self.render.video([c.frames for c in clips], folder / "animation.mp4", fps=clips[0].fps, audio=wav,
-                           captions=captions)
+                                  captions=captions, identity=identity)
         progress(0.9, desc="Writing the exports")
         files = [str(video)]
         for i, (clip, (name, _)) in enumerate(zip(clips, runs)):
             stem = "animation" if len(runs) == 1 else f"animation-{i + 1}"
             files += map(str, write_animation(clip.frames, clip.fps, clip.to_json(), csv_path=folder / f"{stem}.csv",
-                                              json_path=folder / f"{stem}.json", glb_path=folder / f"{stem}.glb"))
+                                              json_path=folder / f"{stem}.json", glb_path=folder / f"{stem}.glb",
+                                              identity=identity))
         notes = sorted({n for c in clips for n in c.notes})
         summary = f"{clips[0].seconds:.1f} s at {clips[0].fps:g} fps" + "".join(f"  \n{n}" for n in notes)
         return str(video), files, summary
@@ -452,6 +466,12 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
     with gr.Blocks(title="ExpCLIP", delete_cache=(1800, 3600)) as demo:
         gr.Markdown("# ExpCLIP\nText, photos and speech → 52 ARKit blendshapes on the ICT-FaceKit head. "
                     "Every button is also an API endpoint (see *Use via API* at the bottom).")
+        with gr.Row(equal_height=True):  # one face for every tab that renders the head
+            face = gr.Number(value=0, precision=0, minimum=0, label="Face",
+                             info="0 is the default head; any other whole number is another face "
+                                  "(the same number always gives the same face)", scale=4)
+            random_face = gr.Button("Random face", scale=1)
+        random_face.click(random_seed, None, face, api_visibility="private")
         with gr.Tab("Text → Expression"):
             with gr.Row():
                 with gr.Column(scale=1):
@@ -467,9 +487,9 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
             text_inputs = [prompt, intensity, second, blend]
             gr.Examples(TEXT_EXAMPLES, text_inputs, text_outputs, fn=app.text_to_expression,
                         **cache)
-            go.click(app.text_to_expression, text_inputs, text_outputs, api_name="text_to_expression",
+            go.click(app.text_to_expression, [*text_inputs, face], text_outputs, api_name="text_to_expression",
                      concurrency_limit=4, concurrency_id="text")
-            prompt.submit(app.text_to_expression, text_inputs, text_outputs, api_visibility="private",
+            prompt.submit(app.text_to_expression, [*text_inputs, face], text_outputs, api_visibility="private",
                           concurrency_limit=4, concurrency_id="text")
 
         with gr.Tab("Image → Expression"):
@@ -487,7 +507,7 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
             gr.Examples([[str(app.examples["face"]), 1.0, "auto"]], [photo, image_intensity, method], image_outputs,
                         fn=app.image_to_expression, **cache)
             # unprocessed inputs: a PDF named .jpg reaches the library, which says what is wrong in one sentence
-            go_image.click(app.image_to_expression, [photo, image_intensity, method], image_outputs,
+            go_image.click(app.image_to_expression, [photo, image_intensity, method, face], image_outputs,
                            api_name="image_to_expression", preprocess=False, concurrency_limit=2)
 
         with gr.Tab("Text → Image retrieval"):
@@ -533,7 +553,7 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
                     speech_notes = gr.Markdown()
             speech_inputs = [audio, speech_prompt, style_photo, speech_intensity, timeline, compare, transcript]
             speech_outputs = [video, speech_files, speech_notes]
-            go_speech.click(app.animate, speech_inputs, speech_outputs, api_name="animate", preprocess=False,
+            go_speech.click(app.animate, [*speech_inputs, face], speech_outputs, api_name="animate", preprocess=False,
                             concurrency_limit=1)
             if app.animator is not None and app.examples["speech"] is not None:
                 speech = str(app.examples["speech"])
@@ -560,7 +580,7 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
             gr.Examples([["calm", "furious", 6], ["sad", "overjoyed", 6], ["disgust", "surprise", 5]],
                         [prompt_a, prompt_b, steps], interp_outputs, fn=app.interpolate, cache_examples=False)
             # progress and errors on the strip and the video only: a refused request must not hide the map
-            go_interp.click(app.interpolate, [prompt_a, prompt_b, steps], interp_outputs, api_name="interpolate",
+            go_interp.click(app.interpolate, [prompt_a, prompt_b, steps, face], interp_outputs, api_name="interpolate",
                             concurrency_limit=1, show_progress_on=[strip, interp_video])
 
             manifold.select(app.pick, [prompt_a, prompt_b, picks], [prompt_a, prompt_b, picks, manifold, pick_note],

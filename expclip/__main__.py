@@ -10,6 +10,7 @@
     python -m expclip animate speech.wav --prompt "quietly furious" --video out.mp4 --csv out.csv --glb out.glb
     python -m expclip animate speech.wav --timeline "0:calm" "4.5:furious" --video out.mp4
     python -m expclip animate speech.wav --compare "overjoyed" "deeply sad" --video both.mp4
+    python -m expclip text "a proud, beaming smile" --png face.png --identity 42   # another face
 """
 
 from __future__ import annotations
@@ -22,6 +23,20 @@ import numpy as np
 
 from expclip import facs
 from head import arkit
+from head.identity import ACCEPTED, Identity, parse_identity
+
+
+def _add_identity(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--identity", default=None, metavar="random|SEED|FILE.json",
+                        help=f"the face of the {what}: {ACCEPTED} (default: the ICT head's own)")
+
+
+def _identity(args: argparse.Namespace) -> Identity:
+    """The face of ``--identity``, told on stdout when it is not the default head."""
+    identity = parse_identity(args.identity)
+    if not identity.is_neutral:
+        print(identity.describe())
+    return identity
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     text.add_argument("--size", type=int, default=512, help="image size in pixels")
     text.add_argument("--checkpoint", type=Path, default=None, help="checkpoint directory (default: the released one)")
     text.add_argument("--text-encoder-weights", default=None, help="weights for a CLIP text encoder")
+    _add_identity(text, "--png render")
     for name, help_text in (("image", "face photo → expression (learned projector, else fitting)"),
                             ("fit", "face photo → expression by fitting the rig to its landmarks")):
         image = commands.add_parser(name, help=help_text)
@@ -49,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         image.add_argument("--png", type=Path, default=None, help="the photo with its face box beside the head")
         image.add_argument("--size", type=int, default=512, help="height of the PNG in pixels")
         image.add_argument("--checkpoint", type=Path, default=None, help="checkpoint directory")
+        _add_identity(image, "head in the --png")
     index = commands.add_parser("index", help="embed a folder of photos for retrieval (only new or changed files)")
     index.add_argument("gallery", type=Path, help="folder of photos")
     index.add_argument("--checkpoint", type=Path, default=None, help="checkpoint directory (needs P_img)")
@@ -84,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     animate.add_argument("--max-seconds", type=float, default=None, help="refuse longer recordings (default 15 min)")
     animate.add_argument("--checkpoint", type=Path, default=None, help="generator checkpoint (default: the released one)")
     animate.add_argument("--expclip-checkpoint", type=Path, default=None, help="its ExpCLIP checkpoint")
+    _add_identity(animate, "--video and --glb head")
     return parser
 
 
@@ -97,6 +115,7 @@ def _result(prompt: str, weights: np.ndarray, aus: dict[str, float], truncated: 
 def _text(args: argparse.Namespace) -> None:
     from expclip.pipeline import load
 
+    identity = _identity(args)  # a bad --identity fails before the model loads
     pipe = load(args.checkpoint, text_encoder_weights=args.text_encoder_weights)
     if args.blend is not None:
         if len(args.blend) != len(args.prompts):
@@ -121,19 +140,19 @@ def _text(args: argparse.Namespace) -> None:
         aus = ", ".join(f"AU{k} {v:.2f}" for k, v in list(result["aus"].items())[:5]) or "none"
         print(f"{result['prompt']}: {shapes} | AUs: {aus}")
     if args.png:
-        _render(args, weights, labels)
+        _render(args, weights, labels, identity)
         print(f"Image: {args.png}")
     if args.json:
         print(f"JSON: {args.json}")
 
 
-def _render(args: argparse.Namespace, weights: np.ndarray, labels: list[str]) -> None:
+def _render(args: argparse.Namespace, weights: np.ndarray, labels: list[str], identity: Identity) -> None:
     from PIL import Image
 
     from render.renderer import render_still
     from render.video import grid_frame
 
-    images = [render_still(w, view=args.view, size=args.size) for w in weights]
+    images = [render_still(w, view=args.view, size=args.size, identity=identity) for w in weights]
     image = images[0] if len(images) == 1 else grid_frame(images, labels)
     args.png.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(image).save(args.png)
@@ -157,6 +176,7 @@ def _save_png(path: Path, image: np.ndarray) -> None:
 def _image(args: argparse.Namespace) -> None:
     from expclip.image_pipeline import load_image_pipeline
 
+    identity = _identity(args)  # a bad --identity fails before the models load
     method = getattr(args, "method", "fit")
     pipe = load_image_pipeline(args.checkpoint)  # the one image path of the app, the CLI and speech styles
     result = pipe.analyse(args.image, method=method, intensity=args.intensity)
@@ -168,11 +188,12 @@ def _image(args: argparse.Namespace) -> None:
     payload = {"image": str(args.image), **result.to_json(), "aus": facs.explain(result.weights)}
     _write_json(args.json, payload)
     if args.png:
-        _save_png(args.png, _side_by_side(args.image, result, args.size))
+        _save_png(args.png, _side_by_side(args.image, result, args.size, identity))
 
 
-def _side_by_side(path: Path, result, size: int) -> np.ndarray:
-    """The photo with its face box and landmarks, beside the head making the expression (both ``size`` high)."""
+def _side_by_side(path: Path, result, size: int, identity: Identity) -> np.ndarray:
+    """The photo with its face box and landmarks, beside the head (``identity``'s face) making the expression
+    (both ``size`` high)."""
     from PIL import Image
 
     from expclip.images import draw_face, load_image
@@ -180,7 +201,7 @@ def _side_by_side(path: Path, result, size: int) -> np.ndarray:
 
     photo = Image.fromarray(draw_face(load_image(path), result.face.box, result.face.points))
     photo = photo.resize((max(1, round(photo.width * size / photo.height)), size))
-    head = render_still(result.weights, size=size)
+    head = render_still(result.weights, size=size, identity=identity)
     return np.concatenate([np.asarray(photo), head], axis=1)
 
 
@@ -231,6 +252,7 @@ def _animate(args: argparse.Namespace) -> None:
     from expclip.timeline import parse_timeline
 
     timeline = parse_timeline(args.timeline) if args.timeline else None
+    identity = _identity(args)
     speech = load_speech(args.audio, max_seconds=args.max_seconds or MAX_SECONDS)  # bad audio fails before loading models
     animator = load_animator(args.checkpoint, args.expclip_checkpoint)
     transcript = Path(args.transcript) if args.transcript and args.transcript.endswith(".txt") else args.transcript
@@ -254,7 +276,7 @@ def _animate(args: argparse.Namespace) -> None:
     from render.exports import write_animation
 
     write_animation(clip.frames, clip.fps, {"audio": str(args.audio), **clip.to_json()}, csv_path=args.csv,
-                    json_path=args.json, glb_path=args.glb)
+                    json_path=args.json, glb_path=args.glb, identity=identity)
     for label, path in (("CSV", args.csv), ("JSON", args.json), ("GLB", args.glb)):
         if path:
             print(f"{label}: {path}")
@@ -262,7 +284,7 @@ def _animate(args: argparse.Namespace) -> None:
         from render.video import render_video
 
         render_video([c.frames for c in clips], args.video, fps=clip.fps, audio=args.audio, captions=captions,
-                     size=args.size)
+                     size=args.size, identity=identity)
         print(f"Video: {args.video}")
 
 

@@ -1,12 +1,15 @@
 """Synthetic MEAD-3D: renders of the head making TEAD expressions, with their known weights.
 
-Each image varies what a photo varies and an expression does not: head pose (yaw, pitch, roll),
-distance and position in the frame, a smooth random change of face shape (so that a model does not
-learn one identity), skin tone, the three lights and the ambient level, and a random gradient
-background with noise. MediaPipe then finds the landmarks, as it would on a photo; renders where
+Each image varies what a photo varies and an expression does not: the face (a random ICT-FaceKit
+identity, its 30 coefficients drawn from ``N(0, identity_std²)``, plus a smooth random change of
+shape, so that a model does not learn one face), head pose (yaw, pitch, roll), distance and position
+in the frame, skin tone, the three lights and the ambient level, and a random gradient background
+with noise. MediaPipe then finds the landmarks, as it would on a photo; renders where
 it finds no face are dropped. Train images take their expressions from TEAD's train split and test
 images from its test split, so the test expressions (and their texts) are unseen in training.
-Everything is drawn from ``(seed, split, index)``, so a build is reproducible and resumable.
+Everything is drawn from ``(seed, split, index)``, so a build is reproducible and resumable; the
+identity from a stream of its own, so that ``identity_std = 0`` gives the images of builds made before
+identities existed.
 
 Built by ``python -m train.mead3d synthetic`` and, small, by the demo (``demo_data.py``). The library
 draws no pictures itself (``tests/test_layers.py``): the caller hands over the renderer, which is
@@ -28,6 +31,7 @@ from expclip.configs import config_to_dict
 from expclip.mead3d import Mead3DRecord, append_record, read_meta, read_records, write_meta
 from expclip.tead import TeadSample, read_samples
 from head.files import drop_torn_line
+from head.identity import NUM_IDENTITY_MODES, Identity
 
 
 @dataclass
@@ -40,7 +44,8 @@ class SyntheticConfig:
     max_yaw: float = 30.0     # degrees
     max_pitch: float = 15.0
     max_roll: float = 12.0
-    identity_strength: float = 1.0  # 0: always the ICT head's own shape
+    identity_strength: float = 1.0  # smooth random shape change; 0: none
+    identity_std: float = 1.0  # ICT identity coefficients ~ N(0, std²) per image; 0: the ICT head's own face
 
 
 class Renderer(Protocol):
@@ -109,15 +114,23 @@ class SyntheticBuilder:
         self.face_ids = np.unique(rig.parts["skin"])
         self.pivot = rig.neutral[self.face_ids].mean(0)
 
-    def render(self, sample: TeadSample, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-        """One RGB image ``(S, S, 3)`` uint8 of ``sample``'s expression and what was varied."""
+    def identity(self, split_id: int, index: int) -> Identity | None:
+        """The face of image ``index`` of a split (None: the ICT head's own, when ``identity_std`` is 0)."""
+        if self.config.identity_std <= 0:
+            return None
+        rng = np.random.default_rng([self.config.seed, split_id, index, 1])  # apart from the render's stream
+        return Identity(rng.standard_normal(NUM_IDENTITY_MODES) * self.config.identity_std)
+
+    def render(self, sample: TeadSample, rng: np.random.Generator,
+               identity: Identity | None = None) -> tuple[np.ndarray, dict]:
+        """One RGB image ``(S, S, 3)`` uint8 of ``sample``'s expression on ``identity``'s face, and what was varied."""
         cfg = self.config
         pose = {"yaw": float(rng.uniform(-cfg.max_yaw, cfg.max_yaw)),
                 "pitch": float(rng.uniform(-cfg.max_pitch, cfg.max_pitch)),
                 "roll": float(rng.uniform(-cfg.max_roll, cfg.max_roll)),
                 "zoom": float(rng.uniform(0.8, 1.2)),
                 "shift": [float(v) for v in rng.uniform(-1.5, 1.5, 2)]}
-        vertices = self.rig.vertices(sample.blendshapes)
+        vertices = self.rig.vertices(sample.blendshapes, identity)
         vertices = vertices + identity_offsets(self.rig.neutral, self.face_ids, rng, cfg.identity_strength)
         rotation = _rotation(pose["yaw"], pose["pitch"], pose["roll"])
         vertices = (vertices - self.pivot) @ rotation.T * pose["zoom"] + self.pivot
@@ -127,7 +140,10 @@ class SyntheticBuilder:
         rgba = self.renderer.render_vertices(vertices).astype(np.float32) / 255.0
         alpha = rgba[..., 3:4]
         image = rgba[..., :3] * alpha + background(cfg.image_size, rng) * (1 - alpha)
-        return (image * 255).round().astype(np.uint8), {**pose, "skin_tint": look["skin_tint"]}
+        varied = {**pose, "skin_tint": look["skin_tint"]}
+        if identity is not None:
+            varied["identity"] = [round(float(c), 4) for c in identity.coefficients]
+        return (image * 255).round().astype(np.uint8), varied
 
     def build_split(self, out: Path, split: str, samples: list[TeadSample], count: int, progress: bool = True) -> int:
         """Append images ``0..count-1`` of ``split`` that are not there yet; returns how many were dropped."""
@@ -144,7 +160,7 @@ class SyntheticBuilder:
                 continue
             rng = np.random.default_rng([self.config.seed, split_id, index])
             sample = samples[int(rng.integers(len(samples)))]
-            image, varied = self.render(sample, rng)
+            image, varied = self.render(sample, rng, self.identity(split_id, index))
             faces = self.detector.detect_all(image)
             if not faces:
                 dropped += 1

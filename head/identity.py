@@ -79,6 +79,12 @@ class Identity:
             return f"face {self.seed}"
         return self.source or "custom face"
 
+    def describe(self) -> str:
+        """One line for a command's output: which face, and how to make it again."""
+        if self.seed is not None and not self.is_neutral:
+            return f"Face: {self.label} (--identity {self.seed} makes it again)"
+        return f"Face: {self.label}"
+
     def to_json(self) -> dict:
         """The coefficients (and seed) in the format :func:`parse_identity` reads back."""
         payload: dict = {"identity_coefficients": [round(float(v), 6) for v in self.coefficients]}
@@ -91,7 +97,10 @@ NEUTRAL = Identity()
 
 
 def sample_identity(seed: int, std: float = 1.0) -> Identity:
-    """The face of ``seed``: 30 draws of ``N(0, std²)`` from ``numpy.random.default_rng(seed)``; seed 0 is the default head."""
+    """The face of ``seed``: 30 draws of ``N(0, std²)`` from ``numpy.random.default_rng(seed)``.
+
+    Seed 0 is the default head (all zeros), so that the app's face number 0 shows today's head.
+    """
     if not 0 <= int(seed) <= MAX_SEED:
         raise IdentityError(f"The face seed {seed} is out of range; use a whole number from 0 to {MAX_SEED}.")
     if int(seed) == 0:

@@ -40,8 +40,7 @@ def _identity(args: argparse.Namespace):
     """The face of ``--identity``, told on stdout when it is not the default head."""
     identity = parse_identity(args.identity)
     if not identity.is_neutral:
-        again = f" (--identity {identity.seed} makes it again)" if identity.seed is not None else ""
-        print(f"Face: {identity.label}{again}")
+        print(identity.describe())
     return identity
 
 

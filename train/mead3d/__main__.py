@@ -1,6 +1,7 @@
 """``python -m train.mead3d synthetic|build``: MEAD-3D datasets (images, landmarks, weights, labels).
 
     python -m train.mead3d synthetic --train-size 2400 --test-size 600 --out data/mead3d-synthetic
+    python -m train.mead3d synthetic --identity-std 0 --out data/mead3d-one-face   # the ICT head's face only
     python -m train.mead3d build --source ~/MEAD --out data/mead3d --every 0.5
 
 Both resume an interrupted build when run again with the same arguments.
@@ -27,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     syn.add_argument("--test-size", type=int, default=600)
     syn.add_argument("--image-size", type=int, default=320)
     syn.add_argument("--seed", type=int, default=0)
+    syn.add_argument("--identity-std", type=float, default=1.0,
+                     help="spread of the random faces: ICT identity coefficients ~ N(0, std²) (default 1; "
+                          "0: every image has the ICT head's own face)")
     syn.add_argument("--out", type=Path, default=Path("data/mead3d-synthetic"))
     syn.add_argument("--quiet", action="store_true")
     build = commands.add_parser("build", help="frames of MEAD (or any videos/photos) with fitted weights")
@@ -48,8 +52,11 @@ def main(argv: list[str] | None = None) -> int:
 
             if min(args.train_size, args.test_size) < 1 or not 64 <= args.image_size <= 1024:
                 raise ValueError("--train-size and --test-size must be at least 1 and --image-size 64 to 1024.")
+            if not 0 <= args.identity_std <= 3:
+                raise ValueError(f"--identity-std {args.identity_std:g} is out of range; use 0 to 3 (1: ICT's own "
+                                 "spread of faces).")
             config = SyntheticConfig(tead=args.tead, train_size=args.train_size, test_size=args.test_size,
-                                     image_size=args.image_size, seed=args.seed)
+                                     image_size=args.image_size, seed=args.seed, identity_std=args.identity_std)
             meta = build_synthetic(config, args.out, progress=not args.quiet, renderer=HeadRenderer)
         else:
             from train.mead3d.media import build_from_media
