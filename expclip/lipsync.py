@@ -58,13 +58,19 @@ _UPPER = [INDEX["mouthUpperUpLeft"], INDEX["mouthUpperUpRight"]]
 _ROUNDING = [INDEX["mouthFunnel"], INDEX["mouthPucker"]]
 
 
+def signed_aperture(weights):
+    """Weights ``(..., 52)`` (a numpy array or a torch tensor) → the aperture before clipping ``(...)``;
+    negative where mouthClose presses the lips together beyond the opening."""
+    return (weights[..., _JAW] + 0.5 * weights[..., _LOWER].mean(-1) + 0.5 * weights[..., _UPPER].mean(-1)
+            - weights[..., _CLOSE])
+
+
 def aperture(weights: np.ndarray) -> np.ndarray:
     """Weights ``(frames, 52)`` → the mouth's opening ``(frames,)`` (see the module docstring)."""
     w = np.asarray(weights, np.float64)
     if w.ndim != 2 or w.shape[1] != NUM_BLENDSHAPES:
         raise ValueError(f"Weights have shape {w.shape}; give (frames, {NUM_BLENDSHAPES}).")
-    value = w[:, _JAW] + 0.5 * w[:, _LOWER].mean(1) + 0.5 * w[:, _UPPER].mean(1) - w[:, _CLOSE]
-    return np.maximum(value, 0.0)
+    return np.maximum(signed_aperture(w), 0.0)
 
 
 def loudness(samples: np.ndarray, fps: float = 30.0) -> np.ndarray:

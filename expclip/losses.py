@@ -13,7 +13,9 @@ The speech generator's losses (``python -m train.generator fit``):
 * L_rec: L1 between generated and true frames (B, T, 52), with the clip's own expression prompt;
 * L_lm: L1 between the frame-to-frame changes of the mouth and jaw shapes of a clip generated
   under an augmented prompt and those of the true clip, so the lips stay in sync whatever the style;
-* L_style: squared distance between E(E_sa(generated)) and the style it was asked for.
+* L_style: squared distance between E(E_sa(generated)) and the style it was asked for;
+* L_ap (not in the paper): L1 on the mouth's aperture with the frames where the lips meet weighted up,
+  so that closures on p/b/m survive an L1 that would otherwise average them away.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from expclip.lipsync import signed_aperture
 from head.arkit import GROUPS, INDEX
 
 LIP_SHAPES: tuple[int, ...] = tuple(INDEX[n] for n in GROUPS["jaw"] + GROUPS["mouth"])
@@ -82,6 +85,16 @@ def lip_motion_loss(generated: torch.Tensor, frames: torch.Tensor) -> torch.Tens
     """L_lm: L1 between frame-to-frame changes of the jaw and mouth shapes, (B, T, 52) vs (B, T, 52)."""
     lips = list(LIP_SHAPES)
     return nn.functional.l1_loss(torch.diff(generated[..., lips], dim=1), torch.diff(frames[..., lips], dim=1))
+
+
+def aperture_loss(generated: torch.Tensor, frames: torch.Tensor, closure_weight: float = 4.0) -> torch.Tensor:
+    """L_ap: L1 between the mouth apertures (:func:`expclip.lipsync.signed_aperture`) of (B, T, 52)
+    sequences, where frames whose true lips touch (mouthClose > 0.05) count ``1 + closure_weight`` times.
+    An L1 on each shape lets a model that is unsure when a closure comes leave it out (the closures are
+    brief, the median frame is open); weighting them on the opening itself keeps them."""
+    weight = 1.0 + closure_weight * (frames[..., INDEX["mouthClose"]] > 0.05).to(frames.dtype)
+    error = (signed_aperture(generated) - signed_aperture(frames)).abs()
+    return (weight * error).sum() / weight.sum()
 
 
 def style_loss(style_of_generated: torch.Tensor, style: torch.Tensor) -> torch.Tensor:

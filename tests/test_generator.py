@@ -8,9 +8,10 @@ import torch
 
 from expclip.animation import timeline_mix, window_starts
 from expclip.generator import Generator, GeneratorConfig, RelativePositionBias
-from expclip.losses import LIP_SHAPES, frame_reconstruction_loss, lip_motion_loss, style_loss
+from expclip.losses import LIP_SHAPES, aperture_loss, frame_reconstruction_loss, lip_motion_loss, style_loss
 from expclip.motion import blinks
 from head.arkit import INDEX
+from train.generator.data import augment_levels
 from train.generator.fit import augment_prompts
 
 CONFIG = GeneratorConfig(audio_dim=24, expression_encoder={"embed_dim": 16, "width": 16}, width=32, heads=2,
@@ -84,6 +85,36 @@ def test_lip_motion_loss_sees_only_changes_of_the_mouth_and_jaw() -> None:
     still[..., list(LIP_SHAPES)] = truth[:, :1, list(LIP_SHAPES)]  # lips frozen on the first frame
     assert lip_motion_loss(still, truth).item() > 0.05
     assert INDEX["jawOpen"] in LIP_SHAPES and INDEX["browInnerUp"] not in LIP_SHAPES
+
+
+def test_aperture_loss_weights_the_frames_where_the_lips_meet() -> None:
+    truth = torch.zeros(1, 4, 52)
+    truth[0, :, INDEX["jawOpen"]] = torch.tensor([0.4, 0.1, 0.4, 0.4])
+    truth[0, 1, INDEX["mouthClose"]] = 0.1  # frame 1: lips shut (aperture 0)
+    missed_closure = truth.clone()
+    missed_closure[0, 1, INDEX["mouthClose"]] = 0.0  # aperture 0.1 where it should be 0
+    shallow_vowel = truth.clone()
+    shallow_vowel[0, 0, INDEX["jawOpen"]] = 0.3  # aperture off by the same 0.1 on an open frame
+    assert aperture_loss(truth, truth) == 0
+    assert aperture_loss(missed_closure, truth, 4.0) == pytest.approx(5 * 0.1 / 8)
+    assert aperture_loss(shallow_vowel, truth, 4.0) == pytest.approx(0.1 / 8)
+    # Only the opening counts: a smile does not change it.
+    smiling = truth.clone()
+    smiling[..., INDEX["mouthSmileLeft"]] = 0.8
+    assert aperture_loss(smiling, truth) == 0
+
+
+def test_level_augmentation_moves_speech_and_keeps_silence() -> None:
+    rng = np.random.default_rng(0)
+    features = np.full((30, 240), -2.0, np.float32)
+    features[10:20] = rng.uniform(-1.5, 1.5, (10, 240))
+    augmented = augment_levels(features, np.random.default_rng(1))
+    assert np.array_equal(augmented[:10], features[:10]) and augmented.min() >= -2.0
+    change = augmented[10:20] - features[10:20]
+    assert np.abs(change).max() > 0.05 and np.abs(change).max() <= 0.8  # at most 16 dB
+    # One offset per mel band, the same at the three readings of a frame.
+    assert np.allclose(change[:, :80], change[:, 80:160], atol=1e-6) or (augmented[10:20] <= -2.0 + 1e-6).any()
+    assert not np.array_equal(augment_levels(features, np.random.default_rng(2)), augmented)
 
 
 def test_style_loss_is_the_squared_distance() -> None:

@@ -43,7 +43,8 @@ class ClipFeatures:
 class ClipWindows(Dataset):
     """Random fixed-length windows: item → (audio (window, audio_dim) float32, weights (window, 52) float32)."""
 
-    def __init__(self, data: ClipFeatures, window: int, windows_per_clip: int = 1, seed: int = 0) -> None:
+    def __init__(self, data: ClipFeatures, window: int, windows_per_clip: int = 1, seed: int = 0,
+                 augment: bool = False) -> None:
         self.data = data
         self.window = window
         self.long_enough = [i for i, w in enumerate(data.weights) if len(w) >= window]
@@ -51,6 +52,7 @@ class ClipWindows(Dataset):
             raise clips.ClipsError(f"No clip in {data.directory} has {window} frames; lower `window` in the config.")
         self.windows_per_clip = windows_per_clip
         self.seed = seed
+        self.augment = augment
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -64,5 +66,24 @@ class ClipWindows(Dataset):
         rng = np.random.default_rng((self.seed, self.epoch, index))
         start = int(rng.integers(len(self.data.weights[clip]) - self.window + 1))
         stop = start + self.window
-        return (torch.from_numpy(self.data.features[clip][start:stop].astype(np.float32)),
-                torch.from_numpy(self.data.weights[clip][start:stop]))
+        features = self.data.features[clip][start:stop].astype(np.float32)
+        if self.augment:
+            features = augment_levels(features, rng)
+        return torch.from_numpy(features), torch.from_numpy(self.data.weights[clip][start:stop])
+
+
+def augment_levels(features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A logmel window ``(frames, 3 · 80)`` as another microphone and room might give it: every band's level
+    moved by one random gain (±10 dB), a spectral tilt (±6 dB from the lowest to the highest band) and two
+    broad random bumps (±3 dB). Digital silence (the floor, -2) stays at the floor, and no level goes below it.
+    Levels are ``(dB + 20) / 20`` (:mod:`expclip.encoders.audio`), so 1.0 is 20 dB."""
+    from expclip.encoders.audio import LOGMEL_BANDS, LOGMEL_CENTRE_DB, LOGMEL_FLOOR_DB, LOGMEL_SCALE_DB
+
+    floor = (LOGMEL_FLOOR_DB - LOGMEL_CENTRE_DB) / LOGMEL_SCALE_DB
+    bands = np.linspace(-1.0, 1.0, LOGMEL_BANDS)
+    offset_db = rng.uniform(-10, 10) + rng.uniform(-3, 3) * bands
+    for _ in range(2):
+        offset_db = offset_db + rng.uniform(-3, 3) * np.exp(-0.5 * ((bands - rng.uniform(-1, 1)) / 0.3) ** 2)
+    offset = np.tile(offset_db / LOGMEL_SCALE_DB, features.shape[1] // LOGMEL_BANDS).astype(np.float32)
+    silent = features <= floor + 1e-3
+    return np.where(silent, features, np.maximum(features + offset, floor)).astype(np.float32)

@@ -9,8 +9,10 @@ Per batch of windows (audio A, true frames B):
    (:meth:`expclip.generator.Generator.speaking_prompt`, as at inference), λ ~ U[0, 1] per clip;
    z_aug = E(b̄_aug); B′_aug = G(A, z_aug); L_lm on the lip changes of B′_aug against B;
    L_style = ‖E(E_sa(B′_aug)) − z_aug‖².
-Total: λ_rec·L_rec + λ_lm·L_lm + λ_style·L_style. ``epa: false`` trains step 1 only; ``style_loss: false``
-drops L_style. Checkpoints, logs and resuming work as for ExpCLIP (:mod:`train.expclip.fit`).
+Total: λ_rec·L_rec + λ_lm·L_lm + λ_style·L_style (+ λ_ap·L_ap on step 1's B′, :func:`expclip.losses.aperture_loss`,
+when ``lambda_aperture`` is set). ``epa: false`` trains step 1 only; ``style_loss: false`` drops L_style.
+``feature_augment`` gives each logmel training window a random gain and spectral tilt
+(:func:`train.generator.data.augment_levels`). Checkpoints, logs and resuming work as for ExpCLIP (:mod:`train.expclip.fit`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from tqdm import tqdm
 from expclip.checkpoint import load_model, save_checkpoint
 from expclip.encoders import create_encoder, encoder_spec
 from expclip.generator import Generator, GeneratorConfig
-from expclip.losses import frame_reconstruction_loss, lip_motion_loss, style_loss
+from expclip.losses import aperture_loss, frame_reconstruction_loss, lip_motion_loss, style_loss
 from expclip.tead import read_samples
 from train.config import config_from_dict, config_to_dict
 from train.expclip.fit import _append_log, _schedule
@@ -59,6 +61,9 @@ class GeneratorFitConfig:
     lambda_rec: float = 1.0
     lambda_lm: float = 1.0
     lambda_style: float = 0.1
+    lambda_aperture: float = 0.0  # L_ap on the own-style pass (0: off, the paper's losses only)
+    closure_weight: float = 4.0  # how much more L_ap counts frames where the true lips meet
+    feature_augment: bool = False  # logmel only: random gain and spectral tilt per window (other microphones)
     seed: int = 0
     num_workers: int = 0
     mixed_precision: str = "auto"
@@ -84,8 +89,12 @@ class GeneratorLosses(nn.Module):
                 rng: torch.Generator | None) -> dict[str, torch.Tensor]:
         c, g = self.config, self.generator
         prompt = g.expression_prompt(frames)
-        terms = {"rec": frame_reconstruction_loss(g(audio, g.style(prompt)), frames)}
+        own = g(audio, g.style(prompt))
+        terms = {"rec": frame_reconstruction_loss(own, frames)}
         total = c.lambda_rec * terms["rec"]
+        if c.lambda_aperture:
+            terms["ap"] = aperture_loss(own, frames, c.closure_weight)
+            total = total + c.lambda_aperture * terms["ap"]
         if c.epa and bank is not None:
             style = g.style(augment_prompts(prompt, g.speaking_prompt(bank), rng))
             generated = g(audio, style)
@@ -122,7 +131,10 @@ def fit(config: GeneratorFitConfig, progress: bool = True) -> dict:
     del audio_encoder
     bank = torch.from_numpy(np.stack([s.blendshapes for s in read_samples(config.tead, "train")])).float()
 
-    dataset = ClipWindows(train_data, config.window, config.windows_per_clip, config.seed)
+    if config.feature_augment and model_config.audio_encoder != "logmel":
+        raise ValueError("feature_augment works on logmel levels only; turn it off for the "
+                         f"{model_config.audio_encoder} audio encoder.")
+    dataset = ClipWindows(train_data, config.window, config.windows_per_clip, config.seed, config.feature_augment)
     test_windows = ClipWindows(test_data, config.window, 1, config.seed)
     loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=len(dataset) > config.batch_size,
                         num_workers=config.num_workers, generator=torch.Generator().manual_seed(config.seed))

@@ -4,11 +4,14 @@ Each clip takes one TEAD sample (train clips from TEAD's train split, test clips
 and
 
 1. says its transcript, cleaned for speech (:func:`speakable`; a short one is joined by another
-   transcript of the same emotion), with an eSpeak NG voice (an English accent and a voice variant),
-   speaking rate, pitch, pitch range and word gap drawn at random; the audio is resampled to 16 kHz,
-   brought to a random loudness, given a short silence before and after and sometimes a faint noise
-   floor;
-2. turns eSpeak's phoneme timings into coarticulated viseme curves (:mod:`expclip.visemes`);
+   transcript of the same emotion), with one of three synthesisers (:func:`ClipMaker.speak`): mostly an
+   eSpeak NG voice (an English accent and a voice variant, speaking rate, pitch, pitch range and word
+   gap drawn at random), else a flite voice or the neural Piper voice of :mod:`train.talking.voices`
+   (speaking rate drawn at random, then speed and pitch perturbed together); the audio is resampled to
+   16 kHz, brought to a random loudness, given a short silence before and after and sometimes a faint
+   noise floor;
+2. turns the synthesiser's phoneme timings (Piper's: forced alignment of its text) into coarticulated
+   viseme curves (:mod:`expclip.visemes`);
 3. layers the sample's expression on top (:func:`layer_face`): its blendshapes scaled to a random
    intensity that ramps in (and sometimes out); jaw opening of speech and expression combine as
    ``1 - (1 - s)(1 - e)``; the expression's own lip postures (pressed lips, a chin raise, puffed
@@ -17,10 +20,12 @@ and
 4. adds blinks (every 2-6 s, 0.15-0.25 s each, a fast close and a slower opening), slow idle drift of
    brows and eye gaze with small saccades, and brief brow raises on some words; there is no head pose.
 
-Voices are split by variant: the test split uses voice variants (:data:`TEST_VARIANTS`) that no train
-clip uses. Every clip is drawn from ``(seed, split, index)`` alone and eSpeak runs from a fresh state
-for each clip (:class:`~train.talking.espeak.IsolatedEspeak`), so the same seed gives the same files,
-a killed build resumes where it stopped, and a larger ``size`` only adds clips.
+Voices are split by variant: the test split uses eSpeak voice variants (:data:`TEST_VARIANTS`) and a
+flite voice (:data:`~train.talking.voices.FLITE_TEST_VOICES`) that no train clip uses (the one Piper
+voice speaks in both). Every clip is drawn from ``(seed, split, index)`` alone and eSpeak runs from a fresh state
+for each clip (:class:`~train.talking.espeak.IsolatedEspeak`), so the same seed gives the same files
+(Piper's clips excepted: its sampling noise cannot be seeded), a killed build resumes where it stopped,
+and a larger ``size`` only adds clips.
 """
 
 from __future__ import annotations
@@ -42,10 +47,10 @@ from head import arkit
 from head.files import drop_torn_line, write_text_atomic
 from train.config import config_to_dict
 from expclip import visemes
-from train.talking import espeak
+from train.talking import espeak, voices as other_voices
 
 BUILDER = "espeak"
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2  # 2: flite and Piper voices, speed perturbation
 TEST_VARIANTS = ("f3", "m4", "klatt4", "Annie", "david", "steph")
 SPLIT_IDS = {"train": 0, "test": 1}
 _I = arkit.INDEX
@@ -65,6 +70,9 @@ class TalkingConfig:
     max_rate: int = 220
     max_words: int = 40         # a short transcript is joined by others up to this many words
     min_words: int = 8
+    flite_share: float = 0.25   # clips spoken by a flite voice
+    piper_share: float = 0.12   # clips spoken by the Piper voice (the slowest to make: aligned)
+    perturbation: float = 0.1   # flite and Piper clips: speed and pitch × U[1 - p, 1 + p]
 
 
 # --- text ----------------------------------------------------------------------------------------------
@@ -246,11 +254,14 @@ def _primary_emotion(sample) -> tuple[str, float]:
 class ClipMaker:
     """Makes clip ``index`` of a split from ``(seed, split, index)``; ``pool`` is the split's TEAD."""
 
-    def __init__(self, config: TalkingConfig, split: str, pool: list, engine) -> None:
+    def __init__(self, config: TalkingConfig, split: str, pool: list, engine, flite=None, piper=None) -> None:
         if not pool:
             raise CorpusError(f"TEAD at {config.tead} has no {split} samples to take expressions and text from.")
         self.config, self.split, self.pool, self.engine = config, split, pool, engine
+        self.flite, self.piper = flite, piper
         self.voices = voices(split)
+        held_out = set(other_voices.FLITE_TEST_VOICES)
+        self.flite_voices = [v for v in other_voices.FLITE_VOICES if (v in held_out) == (split == "test")]
         self.by_emotion: dict[str, list[int]] = {}
         for i, sample in enumerate(pool):
             self.by_emotion.setdefault(_primary_emotion(sample)[0], []).append(i)
@@ -282,16 +293,42 @@ class ClipMaker:
             longer = longer and rng.random() < 0.4
         return first, used, text
 
+    def speak(self, text: str, rng: np.random.Generator) -> tuple[str, dict, espeak.Speech]:
+        """Say ``text`` with a synthesiser and voice drawn from ``rng`` → (voice name, its settings, speech at
+        16 kHz with phoneme events). A Piper clip the aligner cannot time is said by eSpeak instead."""
+        cfg = self.config
+        pick = rng.random()
+        factor = float(rng.uniform(1 - cfg.perturbation, 1 + cfg.perturbation))
+        # flite and Piper take their speaking rate as a duration stretch (> 1: slower).
+        stretch = float(np.exp(rng.uniform(np.log(0.8), np.log(1.3))))
+        if pick < cfg.piper_share and self.piper is not None:
+            from expclip.alignment import AlignmentError
+
+            settings = {"length_scale": round(stretch, 3), "noise_scale": round(float(rng.uniform(0.4, 0.8)), 3),
+                        "noise_w_scale": round(float(rng.uniform(0.5, 1.0)), 3)}
+            try:
+                speech = self.piper.synthesize(text, **settings)
+                return (other_voices.PIPER_VOICE, {**settings, "perturbation": round(factor, 3)},
+                        other_voices.perturb(speech, factor).resampled(clips.SAMPLE_RATE))
+            except AlignmentError:
+                pass
+        elif pick < cfg.piper_share + cfg.flite_share and self.flite is not None:
+            voice = self.flite_voices[int(rng.integers(len(self.flite_voices)))]
+            speech = self.flite.synthesize(text, voice, stretch)
+            return (f"flite-{voice}", {"stretch": round(stretch, 3), "perturbation": round(factor, 3)},
+                    other_voices.perturb(speech, factor).resampled(clips.SAMPLE_RATE))
+        voice = self.voices[int(rng.integers(len(self.voices)))]
+        prosody = {"rate": int(rng.integers(cfg.min_rate, cfg.max_rate + 1)), "pitch": int(rng.integers(25, 76)),
+                   "pitch_range": int(rng.integers(20, 91)),
+                   "word_gap": 0 if rng.random() < 0.8 else int(rng.integers(1, 4))}
+        return voice, prosody, self.engine.synthesize(text, voice=voice, **prosody).resampled(clips.SAMPLE_RATE)
+
     def make(self, index: int) -> Clip:
         cfg = self.config
         rng = np.random.default_rng([cfg.seed, SPLIT_IDS[self.split], index])
         first, used, text = self._text(rng)
         sample = self.pool[first]
-        voice = self.voices[int(rng.integers(len(self.voices)))]
-        prosody = {"rate": int(rng.integers(cfg.min_rate, cfg.max_rate + 1)), "pitch": int(rng.integers(25, 76)),
-                   "pitch_range": int(rng.integers(20, 91)),
-                   "word_gap": 0 if rng.random() < 0.8 else int(rng.integers(1, 4))}
-        speech = self.engine.synthesize(text, voice=voice, **prosody).resampled(clips.SAMPLE_RATE)
+        voice, prosody, speech = self.speak(text, rng)
 
         # Audio: loudness, silence around the speech, sometimes a faint noise floor.
         rate = clips.SAMPLE_RATE
@@ -393,18 +430,25 @@ def build_corpus(config: TalkingConfig, out: str | Path, progress: bool = True) 
         raise CorpusError(f"The test share must be in [0, 1) (got {config.test_share}).")
     if not 80 <= config.min_rate <= config.max_rate <= 450:
         raise CorpusError("Speaking rates must satisfy 80 <= min_rate <= max_rate <= 450 words per minute.")
+    if min(config.flite_share, config.piper_share) < 0 or config.flite_share + config.piper_share > 1:
+        raise CorpusError("The flite and Piper shares must be at least 0 and add up to at most 1 "
+                          f"(got {config.flite_share} and {config.piper_share}).")
+    if not 0 <= config.perturbation < 0.5:
+        raise CorpusError(f"The speed perturbation must be in [0, 0.5) (got {config.perturbation}).")
     out = Path(out)
     tead = _load_tead(config)
     out.mkdir(parents=True, exist_ok=True)
     _check_folder(out, config)
     started = time.perf_counter()
     made = 0
+    flite = other_voices.FliteEngine() if config.flite_share > 0 else None
+    piper = other_voices.PiperEngine() if config.piper_share > 0 else None
     with espeak.IsolatedEspeak() as engine:
         for split, count in split_sizes(config.size, config.test_share).items():
             jsonl = out / f"{split}.jsonl"
             drop_torn_line(jsonl)
             done = {r.id for r in clips.read_records(out, split)} if jsonl.exists() else set()
-            maker = ClipMaker(config, split, tead[split], engine) if count else None
+            maker = ClipMaker(config, split, tead[split], engine, flite, piper) if count else None
             for index in tqdm(range(count), desc=f"talking corpus {split}", unit="clip", disable=not progress):
                 if f"{split}-{index:06d}" in done:
                     continue
@@ -416,7 +460,11 @@ def build_corpus(config: TalkingConfig, out: str | Path, progress: bool = True) 
     clips.write_meta(out, {"builder": BUILDER, "builder_version": BUILDER_VERSION, "config": config_to_dict(config),
                            "voices": {"languages": list(espeak.ENGLISH_VOICES),
                                       "train_variants": [v for v in espeak.VARIANTS if v not in TEST_VARIANTS],
-                                      "test_variants": list(TEST_VARIANTS)},
+                                      "test_variants": list(TEST_VARIANTS),
+                                      "flite_train": [v for v in other_voices.FLITE_VOICES
+                                                      if v not in other_voices.FLITE_TEST_VOICES],
+                                      "flite_test": list(other_voices.FLITE_TEST_VOICES),
+                                      "piper": other_voices.PIPER_VOICE},
                            "hours": stats["hours"], "seconds": stats["seconds"]})
     meta = clips.read_meta(out)
     meta["this_run"] = {"clips_made": made, "seconds": round(elapsed, 1)}
@@ -453,6 +501,10 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--test-share", type=float, default=0.1, help="share of clips in test (held-out voices)")
     parser.add_argument("--min-rate", type=int, default=120, help="slowest speaking rate, words per minute")
     parser.add_argument("--max-rate", type=int, default=220, help="fastest speaking rate, words per minute")
+    parser.add_argument("--flite-share", type=float, default=0.25, help="share of clips spoken by a flite voice")
+    parser.add_argument("--piper-share", type=float, default=0.12, help="share of clips spoken by the Piper voice")
+    parser.add_argument("--perturbation", type=float, default=0.1,
+                        help="flite and Piper clips: speed and pitch times U[1-p, 1+p]")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run_cli)
     return parser
@@ -460,5 +512,6 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
 
 def run_cli(args: argparse.Namespace) -> dict:
     config = TalkingConfig(tead=str(args.tead), size=args.size, test_share=args.test_share, seed=args.seed,
-                           min_rate=args.min_rate, max_rate=args.max_rate)
+                           min_rate=args.min_rate, max_rate=args.max_rate, flite_share=args.flite_share,
+                           piper_share=args.piper_share, perturbation=args.perturbation)
     return build_corpus(config, args.out, progress=not args.quiet)
