@@ -169,6 +169,40 @@ def test_image_to_expression(served, files) -> None:
     _refused(client, "/image_to_expression", handle_file(str(files["sky"])), 1.0, "auto", match="face")
 
 
+def test_the_face_control_changes_the_head_not_the_weights(served, files) -> None:
+    from head.identity import sample_identity
+    from render.renderer import render_still
+
+    _, client = served
+    plain, *_, data, _ = client.predict("a proud, beaming smile", api_name="/text_to_expression")
+    other, side, _, _, other_data, downloads = client.predict("a proud, beaming smile", face=7,
+                                                              api_name="/text_to_expression")
+    assert other_data["blendshapes"] == data["blendshapes"] and "identity" not in data
+    assert other_data["identity"]["seed"] == 7 and Path(side).exists() and len(downloads) == 3
+    image = np.asarray(Image.open(other).convert("RGB")).astype(int)
+    expected = render_still(arkit.from_dict(data["blendshapes"]), identity=sample_identity(7))
+    assert np.abs(image - expected).max() <= 2  # the JSON's weights are rounded
+    assert np.abs(image - np.asarray(Image.open(plain).convert("RGB")).astype(int)).max() > 30
+    _, head, *_ = client.predict(handle_file(str(files["face"])), 1.0, "fit", 7, api_name="/image_to_expression")
+    assert Image.open(head).size == (512, 512)
+    _refused(client, "/text_to_expression", "joy", 1.0, "", 0.5, -1, match="less than minimum value 0")
+    _refused(client, "/image_to_expression", handle_file(str(files["face"])), 1.0, "fit", 2.5,  # unprocessed
+             match="not a seed; use a whole number")
+
+
+def test_the_face_number_and_random_face_button_are_on_the_page(served) -> None:
+    _, client = served
+    components = {c["id"]: c for c in client.config["components"]}
+    (face,) = [c for c in components.values() if c.get("props", {}).get("label") == "Face"]
+    (button,) = [c for c in components.values() if c.get("props", {}).get("value") == "Random face"]
+    assert face["type"] == "number" and face["props"]["value"] == 0 and "default head" in face["props"]["info"]
+    rolls = [d for d in client.config["dependencies"] if any(t[0] == button["id"] for t in d["targets"])]
+    assert len(rolls) == 1 and rolls[0]["outputs"] == [face["id"]]
+    renders = [d for d in client.config["dependencies"] if d.get("api_name") in
+               ("text_to_expression", "image_to_expression", "interpolate", "animate")]
+    assert len(renders) == 4 and all(d["inputs"][-1] == face["id"] for d in renders)
+
+
 def test_retrieve(served) -> None:
     app, client = served
     hits, summary = client.predict("a big happy smile", 2, "gallery", api_name="/retrieve")
@@ -211,12 +245,15 @@ def test_picking_points_on_the_map(served) -> None:
 def test_animate_and_exports(served, files) -> None:
     _, client = served
     video, downloads, notes = client.predict(handle_file(str(files["speech"])), "quietly furious", None, 1.0, "", "",
-                                             api_name="/animate")
+                                             face=3, api_name="/animate")
     assert _path(video).stat().st_size > 1000 and "fps" in notes
     by_suffix = {Path(f).suffix: Path(f) for f in downloads}
     assert set(by_suffix) == {".mp4", ".csv", ".json", ".glb"}
     assert by_suffix[".csv"].read_text().startswith("Timecode,BlendShapeCount,")
     assert by_suffix[".glb"].read_bytes()[:4] == b"glTF"
+    from test_gltf import read_glb
+
+    assert read_glb(by_suffix[".glb"])[0]["meshes"][0]["extras"]["identity"]["seed"] == 3  # the chosen face
     frames = json.loads(by_suffix[".json"].read_text())["frames"]
     assert len(frames) > 10 and set(frames[0]) == set(arkit.BLENDSHAPE_NAMES)
 
