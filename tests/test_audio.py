@@ -141,6 +141,24 @@ def test_logmel_windows_reproduce_the_whole_clip(logmel):
     torch.testing.assert_close(window[2:-2], whole[first + 2:first + len(window) - 2])
 
 
+def test_whisper_states_follow_the_speech_in_time():
+    """The packaged Whisper tiny.en encoder: frame counts, long inputs in pieces, and a burst of speech-like
+    noise read at the right frames (states differ from those of the silence around it)."""
+    whisper = create_encoder("whisper", kind="audio")
+    for length in (267, 16_000, 12 * SR + 555):  # 12 s: two pieces
+        assert whisper.encode(torch.zeros(length)).shape == (num_frames(length), 384)
+    rng = np.random.default_rng(0)
+    floor = rng.standard_normal(3 * SR).astype(np.float32) * 1e-3
+    burst = floor.copy()
+    burst[SR:2 * SR] += rng.standard_normal(SR) * 0.1 * np.sin(np.linspace(0, 12 * np.pi, SR)) ** 2
+    change = np.linalg.norm(whisper.encode(torch.from_numpy(burst)).numpy()
+                            - whisper.encode(torch.from_numpy(floor)).numpy(), axis=1)
+    # The encoder attends over the whole piece, so every state moves a little; the burst's frames (30-60) most.
+    assert change[30:60].mean() > 1.3 * change[70:90].mean()
+    with pytest.raises(EncoderUnavailable, match="No CTranslate2 Whisper model at"):
+        create_encoder("whisper", pretrained="/nonexistent", kind="audio")
+
+
 def test_envelope_and_silence():
     burst = _tone(2.0, 0.5, 1.0)
     envelope = speech_envelope(burst)
@@ -153,8 +171,9 @@ def test_envelope_and_silence():
 
 
 def test_registry_lists_both_front_ends(monkeypatch, tmp_path):
-    assert list_encoders("audio") == ["logmel", "wav2vec2"]
+    assert list_encoders("audio") == ["logmel", "wav2vec2", "whisper"]
     assert encoder_spec("logmel", "audio").dim == 240 and encoder_spec("wav2vec2", "audio").dim == 768
+    assert encoder_spec("whisper", "audio").dim == 384
     with pytest.raises(EncoderUnavailable, match="no weights"):
         create_encoder("logmel", pretrained="x.pt", kind="audio")
     monkeypatch.delenv("EXPCLIP_WAV2VEC2_WEIGHTS", raising=False)

