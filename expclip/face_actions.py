@@ -256,9 +256,9 @@ def _article(word: str) -> str:
 def intensify(phrase: str, words: IntensityWords, rng: np.random.Generator) -> str:
     """``phrase`` with a strength word of ``words``' band; a plain band returns it as it is.
 
-    The word goes where it reads: an adjective after a leading article ("a huge wink"), an adverb before a
-    leading gerund ("slightly sticking my tongue out") or before the first participle ("tongue barely
-    out"), else a suffix ("cheeks full of air, as far as it goes").
+    The word goes where it reads: an adjective after a leading article ("a huge wink"), a one-word adverb
+    before a leading gerund ("slightly poking my tongue out") or before the first participle ("tongue
+    barely out"), else a suffix ("cheeks full of air, as far as it goes").
     """
     if words.band == "plain":
         return phrase
@@ -276,7 +276,7 @@ def intensify(phrase: str, words: IntensityWords, rng: np.random.Generator) -> s
         rest = _ARTICLE.sub("", phrase, count=1)
         return f"{_article(adjective)} {adjective} {rest}"
     if way == "gerund":
-        return f"{words.adverbs[int(rng.integers(len(words.adverbs)))]} {phrase}"
+        return f"{single[int(rng.integers(len(single)))]} {phrase}"
     if way == "participle":
         match = _PARTICIPLE.search(phrase)
         adverb = single[int(rng.integers(len(single)))]

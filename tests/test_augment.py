@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import pytest
 
 from expclip import facs
 from expclip.emotions import load_knowledge_base
@@ -61,14 +62,16 @@ def test_text_augmentation_is_reproducible_and_can_be_off() -> None:
 
 
 def test_blendshape_perturbation_mirror_and_clip() -> None:
-    weights = facs.aus_to_blendshapes({"L12": "E", "6": "C", "26": "E"})
+    weights = facs.aus_to_blendshapes({"L12": "D", "R12": "E", "6": "C", "26": "E"})
     plain = BlendshapeAugment(BlendshapeAugmentConfig(noise=0.0, asymmetry_chance=0.0, mirror_chance=1.0))
     mirrored = plain(weights, _rng(), "so happy")
-    assert mirrored[arkit.INDEX["mouthSmileRight"]] == 1.0 and mirrored[arkit.INDEX["mouthSmileLeft"]] == 0.0
+    assert mirrored[arkit.INDEX["mouthSmileRight"]] == pytest.approx(0.8)
+    assert mirrored[arkit.INDEX["mouthSmileLeft"]] == 1.0
     kept = plain(weights, _rng(), "left lip corner pulled up")
     np.testing.assert_array_equal(kept, weights)
 
     noisy = BlendshapeAugment(BlendshapeAugmentConfig(noise=0.5, asymmetry_chance=1.0, mirror_chance=0.0))
+    weights = facs.aus_to_blendshapes({"L12": "E", "6": "C", "26": "E"})
     out = noisy(weights, _rng(3))
     assert out.min() >= 0.0 and out.max() <= 1.0 and out.dtype == np.float32
     assert (out[weights == 0] == 0).all(), "noise touches only active shapes"
@@ -77,3 +80,13 @@ def test_blendshape_perturbation_mirror_and_clip() -> None:
     assert np.array_equal(default(weights, _rng(1)), default(weights, _rng(1)))
     small = BlendshapeAugment(BlendshapeAugmentConfig(noise=0.03, asymmetry_chance=0.0, mirror_chance=0.0))
     assert 0 < np.abs(small(weights, _rng(1)) - weights).max() < 0.2
+
+
+def test_one_sided_faces_are_never_mirrored() -> None:
+    """A side-free wording of a wink, a smirk or a glance means the left: mirroring would teach both sides."""
+    plain = BlendshapeAugment(BlendshapeAugmentConfig(noise=0.0, asymmetry_chance=0.0, mirror_chance=1.0))
+    for aus in ({"L46": "E"}, {"L12": "B", "L14": "B"}, {"61": "D"}, {"L2": "D", "4": "B"}):
+        weights = facs.aus_to_blendshapes(aus)
+        np.testing.assert_array_equal(plain(weights, _rng(), "giving a sly wink"), weights)
+    tilted = facs.aus_to_blendshapes({"L12": 0.8, "R12": 0.6, "6": "C"})  # an emotion's tilt is not one-sided
+    assert plain(tilted, _rng(), "so happy")[arkit.INDEX["mouthSmileLeft"]] == pytest.approx(0.6)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from expclip.asymmetry import is_one_sided
 from expclip.emotions import KnowledgeBase, load_knowledge_base
 from head import arkit
 
@@ -123,7 +124,8 @@ class TextAugment:
 
 @dataclass
 class BlendshapeAugmentConfig:
-    """Noise on active shapes, left/right tilt, and whole-face mirroring; results clipped to [0, 1]."""
+    """Noise on active shapes, left/right tilt, and whole-face mirroring of faces that are not one-sided;
+    results clipped to [0, 1]."""
 
     noise: float = 0.03
     asymmetry_chance: float = 0.3
@@ -135,7 +137,9 @@ class BlendshapeAugment:
     """``augment(weights, rng, text)`` → weights, shape (52,).
 
     Mirroring swaps the face's left and right, which keeps the expression's meaning unless the
-    paired text names a side ("left lip corner pulled up"); such pairs are never mirrored.
+    paired text names a side ("left lip corner pulled up") or the face is one-sided
+    (:func:`expclip.asymmetry.is_one_sided`: a wink, a smirk, a sideways glance, whose side-free
+    wordings mean the left); such pairs are never mirrored, so a text keeps one face.
     """
 
     _LEFT = np.array(["Left" in name for name in arkit.BLENDSHAPE_NAMES])
@@ -153,6 +157,6 @@ class BlendshapeAugment:
             tilt = float(rng.uniform(-cfg.asymmetry, cfg.asymmetry))
             out[self._LEFT] *= 1.0 + tilt
             out[self._RIGHT] *= 1.0 - tilt
-        if rng.random() < cfg.mirror_chance and not _SIDE_WORDS.search(text):
+        if rng.random() < cfg.mirror_chance and not _SIDE_WORDS.search(text) and not is_one_sided(weights):
             out = out[arkit.MIRROR_PERMUTATION]
         return np.clip(out, 0.0, 1.0)
