@@ -167,10 +167,11 @@ class SyntheticBuilder:
                 continue
             Image.fromarray(image).save(folder / f"{name}.jpg", quality=92)
             np.save(folder / f"{name}.npy", faces[0].astype(np.float16))
-            label, strength = next(iter(sample.emotions.items()))
+            emotion = next(iter(sample.emotions.items()), None)  # face-action and no-face samples name none
+            label, intensity = ("", 0) if emotion is None else (emotion[0], 1 + int(min(emotion[1], 0.99) * 3))
             append_record(jsonl, Mead3DRecord(
                 image=f"images/{split}/{name}.jpg", landmarks=f"images/{split}/{name}.npy",
-                blendshapes=sample.blendshapes, label=label, intensity=1 + int(min(strength, 0.99) * 3),
+                blendshapes=sample.blendshapes, label=label, intensity=intensity,
                 text=sample.transcript, source="synthetic", extra=varied,
             ))
         return dropped

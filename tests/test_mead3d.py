@@ -55,8 +55,12 @@ def test_synthetic_build(synthetic: Path) -> None:
     assert landmarks.shape == (len(records), 478, 3) and len(records) >= 10
     first = records[0]
     assert Image.open(synthetic / first.image).size == (256, 256)
-    assert first.blendshapes.shape == (52,) and first.text and first.label and 1 <= first.intensity <= 3
-    assert {"yaw", "pitch", "roll", "skin_tint"} <= set(first.extra)
+    assert first.blendshapes.shape == (52,) and first.text
+    # an emotion sample has its label and level; face-action and no-face samples have neither
+    assert all((r.label and 1 <= r.intensity <= 3) or (not r.label and r.intensity == 0) for r in records)
+    assert any(r.label for r in records)
+    assert {"yaw", "pitch", "roll", "skin_tint", "identity"} <= set(first.extra)  # a random face per image
+    assert len({tuple(r.extra["identity"]) for r in records}) == len(records)
     # varied: poses and skin tones differ between images
     assert len({round(r.extra["yaw"], 3) for r in records}) == len(records)
     # test expressions come from TEAD's test split
