@@ -142,6 +142,27 @@ def test_text_tab(page, shots) -> None:
     page.get_by_text("quietly furious").last.wait_for()
 
 
+def test_random_face_button_changes_the_head(page, shots) -> None:
+    panel = open_tab(page, "Text → Expression")
+    face = page.get_by_label("Face", exact=True).first
+    sync_api.expect(face).to_have_value("0")  # the default head
+    field(panel, "Prompt").fill("a proud, beaming smile")
+    panel.get_by_role("button", name="Make the face").click()
+    front = image_in(panel, "Front")
+    front.wait_for()
+    default = front.get_attribute("src")
+    page.get_by_role("button", name="Random face").click()
+    sync_api.expect(face).not_to_have_value("0")
+    seed = int(face.input_value())
+    panel.get_by_role("button", name="Make the face").click()
+    sync_api.expect(front).not_to_have_attribute("src", default)
+    with httpx.Client(timeout=30) as http:
+        before, after = (np.asarray(Image.open(io.BytesIO(http.get(src).content)).convert("RGB")).astype(int)
+                         for src in (default, front.get_attribute("src")))
+    assert seed > 0 and np.abs(before - after).max() > 30  # the same expression on another face
+    page.screenshot(path=shots / "random-face.png", full_page=True)
+
+
 def bar_weight(panel, blendshape: str) -> float:
     """A blendshape's weight as the bar chart draws it (each bar's aria-label: 'blendshape: X; weight: W; ...')."""
     label = panel.locator(f"[aria-label^='blendshape: {blendshape};']").first.get_attribute("aria-label")
