@@ -147,9 +147,12 @@ def load_identity(path: str | Path) -> Identity:
         values = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise IdentityError(f"The identity file {path} is not valid JSON ({error}).") from None
-    seed = values.get("seed") if isinstance(values, dict) else None
     found = identity_from_values(values, path.name)
-    return Identity(found.coefficients, seed=seed if isinstance(seed, int) else None, source=path.name)
+    seed = values.get("seed") if isinstance(values, dict) else None
+    if isinstance(seed, int) and 0 < seed <= MAX_SEED and np.allclose(
+            sample_identity(seed).coefficients, found.coefficients, atol=1e-5):
+        return sample_identity(seed)  # a file this module wrote for a seed: the face of that seed
+    return found
 
 
 def parse_identity(given: str | int | float | Identity | None) -> Identity:

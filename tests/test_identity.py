@@ -59,7 +59,10 @@ def test_json_files(tmp_path: Path, mirror: Path) -> None:
     saved.write_text(json.dumps(sample_identity(9).to_json()))
     again = load_identity(saved)
     np.testing.assert_allclose(again.coefficients, sample_identity(9).coefficients, atol=1e-6)
-    assert again.seed == 9
+    assert again.seed == 9 and again.label == "face 9"
+    edited = {**sample_identity(9).to_json(), "identity_coefficients": [1.0] * 30}  # a seed that no longer fits
+    saved.write_text(json.dumps(edited))
+    assert load_identity(saved).seed is None and load_identity(saved).label == "face.json"
     # ICT-FaceKit's own sample file: 100 coefficients, of which the rig's 30 modes take the first 30
     ict = mirror / "sample_data" / "sample_identity_coeffs.json"
     expected = json.loads(ict.read_text())["identity_coefficients"][:30]
