@@ -20,6 +20,7 @@ from expclip.facs import FACSError, parse_prototype
 DEFAULT_PATH = Path(__file__).with_name("data") / "emotions.yaml"
 BANDS = ("low", "mid", "high")
 VALENCES = ("positive", "negative", "neutral", "mixed")
+AROUSALS = ("low", "mid")  # low: a strong word does not make the face bigger ("utterly calm" is still a soft face)
 
 
 class KnowledgeBaseError(ValueError):
@@ -39,6 +40,7 @@ class Emotion:
     emoticons: tuple[str, ...]
     looks: tuple[str, ...]  # phrases that can follow a comma: "grinning from ear to ear", "over the moon"
     events: tuple[str, ...]
+    arousal: str = "mid"
 
     @property
     def adjectives(self) -> tuple[str, ...]:
@@ -111,6 +113,8 @@ def _emotion(entry: dict, where: str) -> Emotion:
     where = f"{where} ({entry['name']})"
     if entry.get("valence") not in VALENCES:
         raise KnowledgeBaseError(f"{where}: valence must be one of {', '.join(VALENCES)}.")
+    if entry.get("arousal", "mid") not in AROUSALS:
+        raise KnowledgeBaseError(f"{where}: arousal must be one of {', '.join(AROUSALS)} (or left out: mid).")
     words = entry.get("words")
     if not isinstance(words, dict) or set(words) != set(BANDS):
         raise KnowledgeBaseError(f"{where}: 'words' must have exactly the bands {', '.join(BANDS)}.")
@@ -128,6 +132,7 @@ def _emotion(entry: dict, where: str) -> Emotion:
         emoticons=_strings(entry, "emoticons", where, minimum=0),
         looks=_strings(entry, "looks", where),
         events=_strings(entry, "events", where, minimum=8),
+        arousal=entry.get("arousal", "mid"),
     )
 
 

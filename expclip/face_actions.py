@@ -9,7 +9,7 @@ one-sided action mean the left (the default side), so one prompt always means on
 
 :func:`intensify` writes a strength word into a wording ("slightly sticking my tongue out", "a huge
 wink", "eyes wide open, as far as it goes") and :func:`scale_face` makes the face match it: a low word
-gives at most half of the plain face, a high word lifts the main shapes to 0.85 or more.
+gives at most half of the plain face, a high word lifts its largest weight to 0.85 or more.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ DEFAULT_PATH = Path(__file__).with_name("data") / "face_actions.yaml"
 BANDS = ("low", "plain", "high")
 SIDE_WORDS = {"L": "left", "R": "right"}
 MAIN_SHARE = 0.6  # a shape is one of a face's main shapes when it has at least this share of the largest weight
-HIGH_OTHERS = 1.3  # a high word scales the face's other shapes by this
+HIGH_OTHERS = 1.3  # a high word scales a face by at least this
 PLAIN_SCALE = (0.85, 1.05)  # the natural spread of a plain wording's face
 MIN_PHRASES = 3
 
@@ -53,8 +53,8 @@ class FaceActionError(ValueError):
 class IntensityWords:
     """The words of one strength band and how they change a face.
 
-    ``low``: every weight times a factor drawn from ``scale``; ``high``: the main shapes rise to at
-    least a value drawn from ``floor``, the rest are scaled by :data:`HIGH_OTHERS`.
+    ``low``: every weight times a factor drawn from ``scale``; ``high``: the whole face scaled so that its
+    largest weight reaches at least a value drawn from ``floor`` (and by :data:`HIGH_OTHERS` at least).
     """
 
     band: str
@@ -70,7 +70,8 @@ class FaceAction:
     """One action on one side: ``face`` (52,) at its plain strength, its AUs and its wordings.
 
     ``side`` is ``""`` for a two-sided action, else ``"L"``/``"R"``; ``phrases`` are complete wordings
-    (a one-sided action's side-free ones only on the default side, the left).
+    (a one-sided action's side-free ones only on the default side, the left); ``weight`` is how often the
+    action is drawn relative to others (the two sides of a one-sided action share it).
     """
 
     name: str
@@ -81,6 +82,7 @@ class FaceAction:
     shapes: dict[str, float]
     phrases: tuple[str, ...]
     scalable: bool
+    weight: float = 1.0
 
     @property
     def main(self) -> np.ndarray:
@@ -123,6 +125,12 @@ class FaceActionBase:
             if action.name == name:
                 return action
         raise KeyError(f"No face action called {name!r}; known: {', '.join(self.names)}.")
+
+    @property
+    def weights(self) -> np.ndarray:
+        """How often each action is drawn, (len(actions),), summing to 1."""
+        weights = np.array([a.weight for a in self.actions], dtype=np.float64)
+        return weights / weights.sum()
 
     def phrasings_reaching(self, shape: str, threshold: float = 0.3) -> list[tuple[str, str]]:
         """``(action, phrase)`` pairs whose plain face drives ``shape`` to ``threshold`` or more."""
@@ -196,6 +204,9 @@ def _action(entry: object, where: str) -> list[FaceAction]:
     scalable = entry.get("scalable", True)
     if not isinstance(scalable, bool):
         raise FaceActionError(f"{where}: 'scalable' must be true or false.")
+    weight = entry.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0:
+        raise FaceActionError(f"{where}: 'weight' must be a positive number.")
     phrases = _strings(entry, "phrases", where)
     sided = _strings(entry, "sided", where)
     if side and len(sided) < MIN_PHRASES:
@@ -208,17 +219,18 @@ def _action(entry: object, where: str) -> list[FaceAction]:
         raise FaceActionError(f"{where}: give at least {MIN_PHRASES} wordings.")
     shapes = {n: float(v) for n, v in shapes.items()}
     if not side:
-        return [FaceAction(name, name, "", _face(aus, shapes), aus, shapes, phrases, scalable)]
+        return [FaceAction(name, name, "", _face(aus, shapes), aus, shapes, phrases, scalable, float(weight))]
     left_face = _face(aus, shapes)
     twins = []
     for code in ("L", "R"):
         word = SIDE_WORDS[code]
         worded = tuple(p.format(side=word) for p in sided)
         if code == "L":
-            twins.append(FaceAction(f"{name}_left", name, "L", left_face, aus, shapes, phrases + worded, scalable))
+            twins.append(FaceAction(f"{name}_left", name, "L", left_face, aus, shapes, phrases + worded, scalable,
+                                    weight / 2))
         else:
             twins.append(FaceAction(f"{name}_right", name, "R", left_face[MIRROR_PERMUTATION].copy(), _mirror_aus(aus),
-                                    {MIRROR[n]: v for n, v in shapes.items()}, worded, scalable))
+                                    {MIRROR[n]: v for n, v in shapes.items()}, worded, scalable, weight / 2))
     return twins
 
 
@@ -284,17 +296,22 @@ def intensify(phrase: str, words: IntensityWords, rng: np.random.Generator) -> s
     return phrase + words.suffixes[int(rng.integers(len(words.suffixes)))]
 
 
-def scale_face(face: np.ndarray, main: np.ndarray, words: IntensityWords, rng: np.random.Generator) -> np.ndarray:
-    """The plain ``face`` (52,) at the strength of ``words``' band, clipped to [0, 1]; ``main`` are its main shapes.
+def strength_factor(top: float, words: IntensityWords, rng: np.random.Generator) -> float:
+    """The factor a face whose largest weight is ``top`` is scaled by for ``words``' band.
 
-    low and plain: every weight times a factor drawn from the band's ``scale``; high: the main shapes rise to
-    at least a value drawn from ``floor`` and the others are scaled by :data:`HIGH_OTHERS`.
+    low and plain: drawn from the band's ``scale``; high: enough to lift the largest weight to a value drawn
+    from ``floor``, and at least :data:`HIGH_OTHERS`.
     """
     if words.band == "high":
-        out = np.clip(face * HIGH_OTHERS, 0.0, 1.0)
-        out[main] = np.maximum(out[main], float(rng.uniform(*words.floor)))
-        return out.astype(np.float32)
-    return np.clip(face * float(rng.uniform(*words.scale)), 0.0, 1.0).astype(np.float32)
+        return max(HIGH_OTHERS, float(rng.uniform(*words.floor)) / max(top, 1e-6))
+    return float(rng.uniform(*words.scale))
+
+
+def scale_face(face: np.ndarray, words: IntensityWords, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """The plain ``face`` (52,) at the strength of ``words``' band, clipped to [0, 1], and the factor used
+    (:func:`strength_factor`); scaling the whole face keeps its shape (a one-sided face stays one-sided)."""
+    factor = strength_factor(float(face.max()), words, rng)
+    return np.clip(face * factor, 0.0, 1.0).astype(np.float32), factor
 
 
 def merge_faces(base: np.ndarray, action: np.ndarray, regions: frozenset[str], damping: float = 0.35) -> np.ndarray:

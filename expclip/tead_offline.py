@@ -3,14 +3,25 @@
 Built by ``python -m train.tead build --annotator offline`` (``train/configs/tead_offline.yaml``) and,
 small, by the demo (``demo_data.py``); it needs nothing from ``train/``.
 
-Each sample mixes 1–3 emotions with intensities, turns their AU prototypes into AUs with natural
-variation (dropped and extra AUs, jittered intensities, left/right asymmetry), the AUs into 52
-blendshape weights by the rule, and writes a tweet-like first-person transcript, 3–5 tags, a
-third-person situation sentence and an AU description. Transcripts and situations of visible
-expressions often carry one of the main emotion's looks ("jaw clenched", "over the moon").
-Everything is drawn from two seeded generators, one for the looks and one for all the rest (so
-that changing the looks leaves most other texts as they were): a seed gives the same dataset on
-every machine.
+Three kinds of samples:
+
+* **emotion** samples mix 1–3 emotions with intensities, turn their AU prototypes into AUs with natural
+  variation (dropped and extra AUs, jittered intensities, left/right asymmetry), the AUs into 52
+  blendshape weights by the rule, and write a tweet-like first-person transcript, 3–5 tags, a
+  third-person situation sentence and an AU description. Transcripts and situations of visible
+  expressions often carry one of the main emotion's looks ("jaw clenched", "over the moon"). The strength
+  is explicit: a strong main emotion lifts its main shapes to 0.8 or more, a subtle one keeps them at
+  most half of the plain prototype's.
+* **face-action** samples (``face_action_share``) say what the face does, from the face-action knowledge
+  base (:mod:`expclip.face_actions`): one action alone, with an emotion ("so angry, one eyebrow raised"),
+  two actions of different regions ("smiling while looking down"), or AU codes ("AU25 (lips part)",
+  "L12 + AU6"); a strength word scales the face ("slightly", "a huge").
+* **no-face** samples (``no_face_share``): texts that name no face ("the bus timetable", "qwfp") with the
+  neutral face.
+
+Everything is drawn from seeded generators, one per concern (emotion texts and faces, looks, the kind of
+each sample, face actions, strength), so that adding one leaves the others' draws as they were: a seed
+gives the same dataset on every machine.
 """
 
 from __future__ import annotations
@@ -25,8 +36,15 @@ from tqdm import tqdm
 
 from expclip import facs
 from expclip.emotions import Emotion, KnowledgeBase, load_knowledge_base
+from expclip.face_actions import FaceAction, FaceActionBase, intensify, load_face_actions, merge_faces, scale_face
 from expclip.tead import TeadSample, read_meta, split_by_seed, write_tead
 from expclip.configs import config_to_dict
+
+# Bumped whenever the same config and seed give different samples: 2 added face-action and no-face samples,
+# explicit strength, AU8/31/33/35/38/66 and stronger AU25/26, left as the default side.
+BUILDER_VERSION = 2
+ACTION_MODES = ("action", "action+emotion", "action+action", "au-codes")  # the kinds of face-action samples
+KINDS = ("emotion", *ACTION_MODES, "no-face")
 
 
 @dataclass
@@ -46,6 +64,11 @@ class OfflineConfig:
     asymmetry: float = 0.25
     blendshape_noise: float = 0.02
     look_share: float = 0.5  # how often a transcript, and separately a situation, of a visible expression has a look
+    face_action_share: float = 0.3  # samples that say what the face does (expclip/data/face_actions.yaml)
+    no_face_share: float = 0.03  # samples whose text names no face, with the neutral face
+    action_modes: tuple[float, ...] = (0.5, 0.2, 0.15, 0.15)  # face-action samples: alone, with an emotion, two actions, AU codes
+    action_bands: tuple[float, ...] = (0.2, 0.6, 0.2)  # strength words of face actions: low, none, high
+    strong_floor: tuple[float, float] = (0.82, 1.0)  # a strong emotion's main shapes rise to at least this
 
 
 # --- Wording ---------------------------------------------------------------------------------
@@ -99,10 +122,57 @@ FRAMES = (  # agency-neutral: the event may be something that happened to the su
     "{S} tells a coworker that {event}.", "{S} describes how {event}.", "{S} is texting a sibling that {event}.",
     "{S} keeps going back to the moment when {event}.", "{S} mentions over dinner that {event}.",
 )
+SIDE_NAMES = {"L": "left", "R": "right"}
+SUBTLE_CAP = 0.45  # a subtle emotion's main shapes stay at most this share of its main prototype's face
 # AUs never split into different left and right strengths (gaze and blinks move both eyes together).
-SYMMETRIC_ONLY = frozenset({43, 45, 61, 62, 63, 64})
+SYMMETRIC_ONLY = frozenset({43, 45, 61, 62, 63, 64, 66})
 # Small movements people make whatever they feel (pursing, biting or sucking the lips, a squint...).
 FIDGETS = ("18A", "22A", "28A", "32B", "34A", "44B", "L30A", "R30A", "29A", "17A", "L14A")
+
+# --- Face-action and no-face wording ----------------------------------------------------------------
+
+ACTION_FRAMES = ("{P}", "{P}.", "{P}!", "me rn: {p}", "literally {p}", "just {p}", "{P} lol", "me in every photo: {p}",
+                 "selfie: {p}", "just me, {p}", "{P}, as usual", "{P} again", "face: {p}", "{P} for the camera",
+                 "{P} haha", "me: {p}", "{P}...", "mood: {p}", "{P} in the mirror", "current face: {p}")
+EMOTION_ACTION_FRAMES = ("{adv} {adj}, {p}", "{P}, {adv} {adj}", "{Core}, {p}", "{P} and {adv} {adj}",
+                         "{adj}, {p}", "{Adj} but {p}", "{P}, feeling {adv} {adj}", "{Core} — {p}",
+                         "me rn: {adv} {adj}, {p}", "{Adj} and {p}")
+PAIR_JOINS = (", ", " and ", ", and ", " plus ", " — ")
+GERUND_JOINS = (" while ", " and ", ", ")  # before a second wording that starts with a gerund
+NOUN_JOINS = (" with ", ", ", " and ")  # before one that does not
+ACTION_SCENES = ("is posing for a photo", "looks into the camera", "sits on the sofa", "pulls a face at a friend",
+                 "stands at the bus stop", "is on a video call", "waits in line at the bakery", "sits at the kitchen table",
+                 "is filming a short video", "leans on the counter", "is chatting with a neighbour", "sits in the back of a car",
+                 "looks up from a book", "stands by the window", "is watching a match on TV")
+AU_CODE_FORMS = ("AU{n}{letter}", "AU {n}{letter}", "au{n}{letter}")
+AU_SIDED_FORMS = ("{s}{n}{letter}", "AU{n}{letter}{s}", "AU{n}{letter} {side}", "{side} AU{n}{letter}", "AU {s}{n}{letter}")
+AU_NAMED = ("{code} ({name})", "{code}: {name}", "{name} ({code})", "{code} - {phrase}", "{code}, {phrase}",
+            "{phrase} ({code})")  # never "{code} {name}" or "{code} {phrase}": the held-out prompt suite writes AUs so
+AU_JOINS = (" + ", "+", ", ", " and ")
+AU_PREFIXES = ("FACS: ", "action units ", "AUs: ", "coded as ", "FACS code ")
+NO_FACE_THINGS = (
+    "the monthly budget", "a spreadsheet of sales figures", "the train timetable", "a red bicycle by the fence",
+    "printer settings", "the parking permit", "item four on the agenda", "the annual tax return", "kitchen tiles",
+    "the wifi password", "a cardboard box", "a shipping label", "the invoice number", "a grocery list",
+    "the weather in Oslo", "a wooden chair", "the meeting minutes", "chapter three", "lorem ipsum dolor sit amet",
+    "hello world", "test", "version 2.1", "a stack of folders", "the quarterly budget review", "an empty parking lot",
+    "the bus route map", "a grey office building", "spare batteries", "the user manual", "a bowl of rice",
+    "the recycling schedule", "a houseplant on the desk", "database migration", "the password reset form",
+    "a list of phone numbers", "page 12", "the shopping centre car park", "a set of keys", "the tram stop",
+    "an old laptop", "the electricity bill", "a map of the city", "the sales report for March", "a filing cabinet",
+    "the lunch menu", "a pair of socks", "the project timeline", "a loaf of bread", "the office printer",
+    "the terms and conditions", "a plastic bottle", "the train to Leeds", "the annual report", "a green door",
+    "a pencil sharpener", "system settings", "a delivery van", "the spreadsheet template", "a cup of tea on the table",
+)
+NO_FACE_WORDS = ("monday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "march", "august",
+                 "november", "noon", "3 pm", "next week", "ok", "hmm", "test 123", "lorem", "n/a", "todo", "untitled",
+                 "draft", "asap", "table", "chair", "window", "invoice", "receipt", "folder", "settings", "update")
+NO_FACE_FRAMES = ("{t}", "{T}", "{T}.", "{t}?", "re: {t}", "note: {t}", "{t} v{n}", "{T} ({n})", "{t} #{n}", "see {t}",
+                  "{T} - page {n}", "{t}, {t2}", "{T} and {t2}")
+NO_FACE_SCENES = ("{S} types '{t}' into a search box.", "{S} reads a note that says '{t}'.",
+                  "{S} writes '{t}' on a sticky note.", "{S} reads out '{t}' from a list.",
+                  "{S} scrolls past a page titled '{t}'.")
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 PRONOUNS = {
     "she": {"I": "she", "me": "her", "my": "her", "mine": "hers", "myself": "herself", "I'm": "she's",
@@ -150,13 +220,23 @@ def _band(intensity: float) -> str:
 class OfflineAnnotator:
     """Draws TEAD samples from the knowledge base; the same seed gives the same samples."""
 
-    def __init__(self, config: OfflineConfig, kb: KnowledgeBase | None = None) -> None:
+    def __init__(self, config: OfflineConfig, kb: KnowledgeBase | None = None,
+                 actions: FaceActionBase | None = None) -> None:
+        _check(config)
         self.config = config
         self.kb = kb or load_knowledge_base()
+        self.actions = actions or load_face_actions()
         self.neutral = self.kb["neutral"]
         self.emotional = tuple(e for e in self.kb.emotions if e.name != "neutral")
         self.rng = np.random.default_rng(config.seed)
         self.look_rng = np.random.default_rng([config.seed, 1])
+        self.kind_rng = np.random.default_rng([config.seed, 2])
+        self.action_rng = np.random.default_rng([config.seed, 3])
+        self.strength_rng = np.random.default_rng([config.seed, 4])
+        self._plain_faces = {e.name: facs.aus_to_blendshapes(e.prototypes[0]) for e in self.emotional}
+        self._scalable = tuple(a for a in self.actions.actions if a.scalable)
+        weights = np.array([a.weight for a in self._scalable])
+        self._scalable_weights = weights / weights.sum()
         compat = {("positive", "positive"): 3.0, ("negative", "negative"): 3.0}
         self._partner_weights = {
             e.name: np.array([0.0 if o is e else compat.get((e.valence, o.valence), 1.0) for o in self.emotional])
@@ -184,34 +264,34 @@ class OfflineAnnotator:
             mixture[other] = float(strength * self.rng.uniform(0.3, 0.8))
         return mixture
 
-    def _aus(self, mixture: dict[Emotion, float]) -> dict[str, float]:
+    def _aus(self, mixture: dict[Emotion, float], rng: np.random.Generator | None = None) -> dict[str, float]:
         """Prototype AUs scaled by intensity, merged by maximum, with drops, extras and asymmetry."""
-        cfg = self.config
+        cfg, rng = self.config, rng or self.rng
         merged: dict[str, float] = {}
         for emotion, strength in mixture.items():
-            use_variant = len(emotion.prototypes) > 1 and self.rng.random() < cfg.variant_share
-            prototype = emotion.prototypes[1 + int(self.rng.integers(len(emotion.prototypes) - 1))] if use_variant \
+            use_variant = len(emotion.prototypes) > 1 and rng.random() < cfg.variant_share
+            prototype = emotion.prototypes[1 + int(rng.integers(len(emotion.prototypes) - 1))] if use_variant \
                 else emotion.prototypes[0]
             scale = min(strength / 0.8, 1.25)
             for key, value in prototype.items():
-                if self.rng.random() < cfg.au_drop:
+                if rng.random() < cfg.au_drop:
                     continue
-                jittered = value * scale * float(np.exp(self.rng.normal(0.0, cfg.au_jitter)))
+                jittered = value * scale * float(np.exp(rng.normal(0.0, cfg.au_jitter)))
                 merged[key] = max(merged.get(key, 0.0), jittered)
-        if self.rng.random() < 0.12:
-            merged["25"] = max(merged.get("25", 0.0), float(self.rng.uniform(0.1, 0.4)))
-        if self.rng.random() < 0.05:
-            merged[self._pick(("61", "62", "63", "64"))] = float(self.rng.uniform(0.1, 0.5))
-        if self.rng.random() < 0.03:
-            merged["45"] = float(self.rng.uniform(0.3, 1.0))
-        if self.rng.random() < 0.06:
-            merged.update(facs.parse_prototype(self._pick(FIDGETS)))
+        if rng.random() < 0.12:
+            merged["25"] = max(merged.get("25", 0.0), float(rng.uniform(0.1, 0.4)))
+        if rng.random() < 0.05:
+            merged[self._pick(("61", "62", "63", "64"), rng)] = float(rng.uniform(0.1, 0.5))
+        if rng.random() < 0.03:
+            merged["45"] = float(rng.uniform(0.3, 1.0))
+        if rng.random() < 0.06:
+            merged.update(facs.parse_prototype(self._pick(FIDGETS, rng)))
         result: dict[str, float] = {}
         for key, value in merged.items():
             code = facs.parse_code(key)
             symmetric = code.side or not code.unit.sided or code.number in SYMMETRIC_ONLY
-            if not symmetric and self.rng.random() < cfg.asymmetry_share:
-                tilt = float(self.rng.uniform(-cfg.asymmetry, cfg.asymmetry))
+            if not symmetric and rng.random() < cfg.asymmetry_share:
+                tilt = float(rng.uniform(-cfg.asymmetry, cfg.asymmetry))
                 result[f"L{key}"] = max(result.get(f"L{key}", 0.0), value * (1 + tilt))
                 result[f"R{key}"] = max(result.get(f"R{key}", 0.0), value * (1 - tilt))
             else:
@@ -219,15 +299,36 @@ class OfflineAnnotator:
         return facs.normalize_aus({k: round(min(v, 1.0), 2) for k, v in result.items() if v >= 0.05})
 
     def _blendshapes(self, aus: dict[str, float]) -> np.ndarray:
-        weights = facs.aus_to_blendshapes(aus)
+        return self._noisy(facs.aus_to_blendshapes(aus), self.rng)
+
+    def _noisy(self, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Gaussian noise (``blendshape_noise``) on the active shapes of ``weights`` (52,), clipped."""
+        weights = np.asarray(weights, dtype=np.float32).copy()
         active = weights > 0
-        weights[active] += self.rng.normal(0.0, self.config.blendshape_noise, int(active.sum())).astype(np.float32)
+        weights[active] += rng.normal(0.0, self.config.blendshape_noise, int(active.sum())).astype(np.float32)
         return np.clip(weights, 0.0, 1.0)
 
-    def _adjective(self, emotion: Emotion, strength: float) -> tuple[str, str]:
+    def _explicit_strength(self, aus: dict[str, float], mixture: dict[Emotion, float]) -> dict[str, float]:
+        """The AUs scaled so that the strength is explicit: a strong main emotion lifts the face's largest weight
+        to ``strong_floor`` (unless its arousal is low: "utterly calm" stays soft), a subtle one keeps it at most
+        :data:`SUBTLE_CAP` of its main prototype's."""
+        primary, strength = next(iter(mixture.items()))
         band = _band(strength)
-        words = emotion.words[band] if self.rng.random() < 0.85 else emotion.adjectives
-        return self._pick(INTENSIFIERS[band]), self._pick(words)
+        top = float(facs.aus_to_blendshapes(aus).max())
+        if band == "mid" or top <= 0 or (band == "high" and primary.arousal == "low"):
+            return aus
+        if band == "high":
+            factor = max(1.0, float(self.strength_rng.uniform(*self.config.strong_floor)) / top)
+        else:
+            factor = min(1.0, SUBTLE_CAP * float(self._plain_faces[primary.name].max()) / top)
+        scaled = {k: round(min(v * factor, 1.0), 2) for k, v in aus.items()}
+        return {k: v for k, v in scaled.items() if v >= 0.05}
+
+    def _adjective(self, emotion: Emotion, strength: float, rng: np.random.Generator | None = None) -> tuple[str, str]:
+        rng = rng or self.rng
+        band = _band(strength)
+        words = emotion.words[band] if rng.random() < 0.85 else emotion.adjectives
+        return self._pick(INTENSIFIERS[band], rng), self._pick(words, rng)
 
     def _tags(self, mixture: dict[Emotion, float]) -> list[str]:
         if not mixture:
@@ -310,10 +411,28 @@ class OfflineAnnotator:
         sentence = self._pick(FRAMES).format(S=subject, event=third_person(event, pronoun))
         return f"{sentence[:-1]}, {third_person(look, pronoun)}." if look else sentence
 
-    def sample(self, seen: set[str]) -> TeadSample:
-        """One new sample whose transcript is not in ``seen`` (which it joins)."""
+    def _kind(self) -> str:
+        """Whether the next sample is an emotion, a face-action or a no-face sample."""
+        draw = self.kind_rng.random()
+        if draw < self.config.no_face_share:
+            return "no-face"
+        return "action" if draw < self.config.no_face_share + self.config.face_action_share else "emotion"
+
+    def _unique(self, draw, seen: set[str], what: str) -> tuple:
+        """Call ``draw() -> (transcript, ...)`` until its transcript is not in ``seen``, which it joins."""
+        for _ in range(50):
+            drawn = draw()
+            if drawn[0].lower() not in seen:
+                seen.add(drawn[0].lower())
+                return drawn
+        raise ValueError(f"After {len(seen)} samples the knowledge bases give no new transcripts for {what}; "
+                         "build fewer samples or add wordings to expclip/data/.")
+
+    def _emotion_sample(self, seen: set[str]) -> TeadSample:
         mixture = self._emotions()
         aus = self._aus(mixture)
+        if mixture:
+            aus = self._explicit_strength(aus, mixture)
         emotion = next(iter(mixture), self.neutral)
         event = self._pick(emotion.events)
         for _ in range(50):
@@ -337,10 +456,233 @@ class OfflineAnnotator:
             emotions={e.name: round(s, 3) for e, s in mixture.items()} or {"neutral": 1.0},
         )
 
-    def samples(self, progress: bool = True) -> Iterator[TeadSample]:
+    # --- Face actions ---------------------------------------------------------------------------------
+
+    def _band_words(self, action: FaceAction):
+        """The strength band of one action's wording (plain for actions that do not scale)."""
+        if not action.scalable:
+            return self.actions.intensity["plain"]
+        shares = np.asarray(self.config.action_bands, dtype=np.float64)
+        band = ("low", "plain", "high")[int(self.action_rng.choice(3, p=shares / shares.sum()))]
+        return self.actions.intensity[band]
+
+    def _worded(self, action: FaceAction) -> tuple[str, np.ndarray, dict[str, float]]:
+        """A wording of ``action`` with its strength word, the face it means (52,), and its AUs at that strength."""
+        rng = self.action_rng
+        words = self._band_words(action)
+        phrase = intensify(self._pick(action.phrases, rng), words, rng)
+        face, factor = scale_face(action.face, words, rng)
+        return phrase, face, {k: min(1.0, v * factor) for k, v in action.aus.items()}
+
+    def _action_text(self, actions: list[FaceAction], aus: dict[str, float]) -> str:
+        """The AU description, plus the weights no AU gives (``"mouth pushed to the left"``)."""
+        extra = [a.shape_text() for a in actions if a.shapes]
+        return ", ".join(filter(None, [facs.describe(aus) if aus or not extra else "", *extra]))
+
+    def _action_tags(self, actions: list[FaceAction], emotion_tags: list[str]) -> list[str]:
+        """3–5 tags: short wordings of the actions (other than the transcript's), then the emotion's words."""
+        rng = self.action_rng
+        count = 3 + int(rng.integers(3))
+        pool = [p for a in actions for p in a.phrases if len(p.split()) <= 4]
+        tags: list[str] = list(emotion_tags[:2])
+        for phrase in rng.permutation(pool)[: count * 2]:
+            if len(tags) == count:
+                break
+            if str(phrase) not in tags:
+                tags.append(str(phrase))
+        for phrase in (p for a in actions for p in a.phrases):
+            if len(tags) >= 3:
+                break
+            if phrase not in tags:
+                tags.append(phrase)
+        return tags[:count]
+
+    def _action_situation(self, phrase: str, feeling: str = "") -> str:
+        """``"A woman looks into the camera, one eyebrow raised."``, the wording in the third person."""
+        rng = self.action_rng
+        subject, pronoun = self._pick(SUBJECTS, rng)
+        scene = self._pick(ACTION_SCENES, rng)
+        told = third_person(phrase, pronoun)
+        told = f"with {told}" if re.match(r"^(a|an) ", told) else told
+        middle = f" feels {feeling} and {scene.replace('is ', '', 1) if scene.startswith('is ') else scene}" if feeling else f" {scene}"
+        return _tidy(f"{subject}{middle}, {told}.")
+
+    def _pair(self) -> tuple[FaceAction, FaceAction]:
+        """Two actions of different regions of the face (a wink and a tongue, a smile and a gaze)."""
+        rng = self.action_rng
+        first = self._action(scalable_only=True)
+        partners = [a for a in self._scalable if a.regions and not (a.regions & first.regions) and a.base != first.base]
+        return first, self._pick(partners or [first], rng)
+
+    def _action(self, scalable_only: bool = False) -> FaceAction:
+        """One action, drawn by the knowledge base's weights; ``scalable_only`` leaves out the resting faces
+        (relaxed, blank, eyes ahead), which do not combine with another action or an emotion."""
+        actions, weights = (self._scalable, self._scalable_weights) if scalable_only else \
+            (self.actions.actions, self.actions.weights)
+        return actions[int(self.action_rng.choice(len(actions), p=weights))]
+
+    def _action_sample(self, seen: set[str]) -> tuple[str, TeadSample]:
+        """A face-action sample and its kind, one of :data:`ACTION_MODES`."""
+        rng = self.action_rng
+        shares = np.asarray(self.config.action_modes, dtype=np.float64)
+        mode = ACTION_MODES[int(rng.choice(len(ACTION_MODES), p=shares / shares.sum()))]
+        if mode == "au-codes":
+            return mode, self._au_sample(seen)
+        if mode == "action+emotion":
+            return mode, self._emotion_action_sample(seen)
+        if mode == "action":
+            action = self._action()
+
+            def draw():
+                phrase, face, aus = self._worded(action)
+                text = self._pick(ACTION_FRAMES, rng).format(p=phrase, P=_capitalise(phrase))
+                return _tidy(text), phrase, face, aus
+            transcript, phrase, face, aus = self._unique(draw, seen, action.name)
+            aus = facs.normalize_aus(aus)
+            return mode, TeadSample(transcript, self._action_tags([action], []), aus, self._action_text([action], aus),
+                                    self._action_situation(phrase), self._noisy(face, rng))
+        first, second = self._pair()
+
+        def draw():
+            (p1, f1, a1), (p2, f2, a2) = self._worded(first), self._worded(second)
+            joins = GERUND_JOINS if re.match(r"^\w+ing\b", p2) else NOUN_JOINS
+            return _tidy(_capitalise(p1) + self._pick(joins + PAIR_JOINS, rng) + p2), p1, p2, f1, f2, _max_merge(a1, a2)
+        transcript, p1, p2, f1, f2, aus = self._unique(draw, seen, f"{first.name} with {second.name}")
+        aus = facs.normalize_aus(aus)
+        return mode, TeadSample(transcript, self._action_tags([first, second], []), aus,
+                                self._action_text([first, second], aus), self._action_situation(f"{p1} and {p2}"),
+                                self._noisy(np.maximum(f1, f2), rng))
+
+    def _emotion_action_sample(self, seen: set[str]) -> TeadSample:
+        """An emotion and an action: ``"so angry, one eyebrow raised"``; the action's regions damp the emotion's."""
+        rng = self.action_rng
+        emotion = self._pick(self.emotional, rng)
+        strength = float(rng.uniform(0.45, 1.0))
+        mixture = {emotion: strength}
+        emotion_aus = self._aus(mixture, rng)
+        action = self._action(scalable_only=True)
+
+        def draw():
+            phrase, face, action_aus = self._worded(action)
+            adv, adj = self._adjective(emotion, strength, rng)
+            core = self._pick(CORES, rng).format(adv=adv, adj=adj)
+            text = self._pick(EMOTION_ACTION_FRAMES, rng).format(
+                p=phrase, P=_capitalise(phrase), adv=adv, adj=adj, Adj=_capitalise(adj), Core=_capitalise(core))
+            return _tidy(text), phrase, face, adj, action_aus
+        transcript, phrase, face, adj, action_aus = self._unique(draw, seen, f"{emotion.name} with {action.name}")
+        merged = merge_faces(facs.aus_to_blendshapes(emotion_aus), face, action.regions)
+        aus = facs.normalize_aus(_max_merge(emotion_aus, action_aus))
+        emotion_tags = [adj, self._pick(emotion.nouns, rng)]
+        return TeadSample(transcript, self._action_tags([action], emotion_tags), aus, self._action_text([action], aus),
+                          self._action_situation(phrase, adj), self._noisy(merged, rng),
+                          {emotion.name: round(strength, 3)})
+
+    def _au_code(self, unit: facs.ActionUnit, side: str, letter: str) -> str:
+        """One AU as people type it: ``AU25``, ``L12``, ``AU12R``, ``AU46 left``, ``au6C``."""
+        rng = self.action_rng
+        if side:
+            form = self._pick(AU_SIDED_FORMS, rng)
+            return form.format(n=unit.number, s=side, side=SIDE_NAMES[side], letter=letter)
+        return self._pick(AU_CODE_FORMS, rng).format(n=unit.number, letter=letter)
+
+    def _au_sample(self, seen: set[str]) -> TeadSample:
+        """1–3 AUs written as FACS codes ("AU25 (lips part)", "L12 + AU6"), with the face of the rule."""
+        rng = self.action_rng
+
+        def draw():
+            count = 1 + int(rng.choice(3, p=[0.55, 0.3, 0.15]))
+            units = [facs.ACTION_UNITS[i] for i in rng.choice(len(facs.ACTION_UNITS), size=count, replace=False)]
+            aus: dict[str, float] = {}
+            parts = []
+            for unit in units:
+                symmetric = not unit.sided or unit.number in SYMMETRIC_ONLY
+                side = "" if symmetric else ("L" if rng.random() < 0.5 else "R") \
+                    if unit.needs_side or rng.random() < 0.35 else ""
+                letter = self._pick("ABCDE", rng) if rng.random() < 0.35 else ""
+                code = self._au_code(unit, side, letter)
+                if rng.random() < 0.6:
+                    code = self._pick(AU_NAMED, rng).format(code=code, name=unit.name.lower(), phrase=unit.phrase)
+                parts.append(code)
+                aus[f"{side}{unit.number}"] = facs.INTENSITY_LEVELS[letter] if letter else facs.INTENSITY_LEVELS["C"]
+            text = self._pick(AU_JOINS, rng).join(parts)
+            if rng.random() < 0.2:
+                text = self._pick(AU_PREFIXES, rng) + text
+            return text, facs.normalize_aus(aus), units
+        transcript, aus, units = self._unique(draw, seen, "AU codes")
+        tags = [f"AU{u.number}" for u in units] + [u.name.lower() for u in units]
+        subject, _ = self._pick(SUBJECTS, rng)
+        situation = f"{subject}'s face is coded {facs.name_list(aus)}."
+        return TeadSample(transcript, tags[:5] if len(tags) >= 3 else tags + ["FACS"], aus, facs.describe(aus),
+                          situation, self._noisy(facs.aus_to_blendshapes(aus), rng))
+
+    # --- No face ----------------------------------------------------------------------------------------
+
+    def _no_face_sample(self, seen: set[str]) -> TeadSample:
+        """A text that names no face ("the train timetable", "qwfp") with the neutral face."""
+        rng = self.action_rng
+
+        def thing() -> str:
+            draw = rng.random()
+            if draw < 0.25:
+                return "".join(self._pick(_LETTERS, rng) for _ in range(3 + int(rng.integers(7))))
+            return self._pick(NO_FACE_WORDS if draw < 0.45 else NO_FACE_THINGS, rng)
+
+        def draw():
+            t, t2 = thing(), thing()
+            text = self._pick(NO_FACE_FRAMES, rng).format(t=t, T=_capitalise(t), t2=t2, n=1 + int(rng.integers(99)))
+            return text, t
+        transcript, t = self._unique(draw, seen, "texts without a face")
+        subject, _ = self._pick(SUBJECTS, rng)
+        pool = list(self.neutral.adjectives) + list(self.neutral.nouns)
+        tags = [str(x) for x in rng.permutation(pool)[: 3 + int(rng.integers(3))]]
+        return TeadSample(transcript, tags, {}, facs.describe({}),
+                          self._pick(NO_FACE_SCENES, rng).format(S=subject, t=t), np.zeros(52, dtype=np.float32),
+                          {"neutral": 1.0})
+
+    def draw(self, seen: set[str]) -> tuple[str, TeadSample]:
+        """The next sample's kind (one of :data:`KINDS`) and the sample, whose transcript is not in ``seen``."""
+        kind = self._kind()
+        if kind == "action":
+            return self._action_sample(seen)
+        if kind == "no-face":
+            return kind, self._no_face_sample(seen)
+        return kind, self._emotion_sample(seen)
+
+    def sample(self, seen: set[str]) -> TeadSample:
+        """One new sample whose transcript is not in ``seen`` (which it joins)."""
+        return self.draw(seen)[1]
+
+    def draws(self, progress: bool = True) -> Iterator[tuple[str, TeadSample]]:
+        """``config.size`` samples with their kinds."""
         seen: set[str] = set()
         for _ in tqdm(range(self.config.size), desc="TEAD offline", unit="sample", disable=not progress):
-            yield self.sample(seen)
+            yield self.draw(seen)
+
+    def samples(self, progress: bool = True) -> Iterator[TeadSample]:
+        for _, sample in self.draws(progress):
+            yield sample
+
+
+def _max_merge(*aus: dict[str, float]) -> dict[str, float]:
+    """AU dicts merged by maximum per key."""
+    merged: dict[str, float] = {}
+    for part in aus:
+        for key, value in part.items():
+            merged[key] = max(merged.get(key, 0.0), value)
+    return merged
+
+
+def _check(config: OfflineConfig) -> None:
+    """One sentence on a config whose shares cannot work."""
+    for name in ("neutral_share", "subtle_share", "face_action_share", "no_face_share", "look_share", "test_share"):
+        if not 0.0 <= getattr(config, name) <= 1.0:
+            raise ValueError(f"{name} must be between 0 and 1, not {getattr(config, name)}.")
+    if config.face_action_share + config.no_face_share > 1.0:
+        raise ValueError("face_action_share and no_face_share together must not exceed 1.")
+    for name, count in (("action_modes", len(ACTION_MODES)), ("action_bands", 3), ("mixture_shares", 0)):
+        shares = getattr(config, name)
+        if (count and len(shares) != count) or any(v < 0 for v in shares) or sum(shares) <= 0:
+            raise ValueError(f"{name} must be {count or 'some'} non-negative shares, not all zero; got {list(shares)}.")
 
 
 def build_offline(config: OfflineConfig, out: str | Path, overwrite: bool = False, progress: bool = True) -> dict:
@@ -352,5 +694,6 @@ def build_offline(config: OfflineConfig, out: str | Path, overwrite: bool = Fals
         raise ValueError("--size must be at least 1 and test_share in [0, 1).")
     samples = list(OfflineAnnotator(config).samples(progress=progress))
     train, test = split_by_seed(samples, config.seed, config.test_share)
-    write_tead(out, train, test, {"seed": config.seed, "annotator": "offline", "config": config_to_dict(config)})
+    write_tead(out, train, test, {"seed": config.seed, "annotator": "offline", "builder_version": BUILDER_VERSION,
+                                  "config": config_to_dict(config)})
     return read_meta(out)

@@ -17,7 +17,7 @@ HELD_OUT = ("won the lottery", "grumpy cat", "poker face", "not to laugh", "brow
             "out of my mind", "jaw-dropping", "beaming smile", "of the dark", "night shift", "funeral")
 EMFACS = {
     "happiness": "6+12", "sadness": "1+4+15", "surprise": "1+2+5+26", "fear": "1+2+4+5+7+20+26",
-    "anger": "4+5+7+23", "disgust": "9+15+16", "contempt": "R12+R14",
+    "anger": "4+5+7+23", "disgust": "9+15+16", "contempt": "L12+L14",  # unilateral; the project writes an unnamed side as the left
 }
 
 
@@ -40,7 +40,7 @@ def test_basic_emotions_follow_emfacs() -> None:
     for name, prototype in EMFACS.items():
         assert set(kb[name].prototypes[0]) == set(facs.parse_prototype(prototype)), name
     assert kb["surprise"].prototypes[0]["5"] == facs.INTENSITY_LEVELS["B"]
-    assert kb["contempt"].prototypes[0] == {"R12": 0.2, "R14": 0.2}
+    assert kb["contempt"].prototypes[0] == {"L12": 0.2, "L14": 0.2}
 
 
 def test_words_belong_to_one_emotion_and_have_synonyms() -> None:

@@ -1,4 +1,5 @@
-"""The offline TEAD annotator: determinism, variety, and expressions a FACS coder would expect."""
+"""The offline TEAD annotator: determinism, variety, and expressions a FACS coder would expect (emotion samples;
+the face-action and no-face samples are tested in test_face_actions.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from expclip import facs
+from head import arkit
 from expclip.emotions import load_knowledge_base
 from train.config import CONFIG_DIR, load_config
 from train.expclip.data import build_text_table
@@ -21,25 +23,39 @@ N = 3000
 
 
 @pytest.fixture(scope="module")
-def samples():
-    return list(OfflineAnnotator(OfflineConfig(size=N, seed=0)).samples(progress=False))
+def drawn():
+    return list(OfflineAnnotator(OfflineConfig(size=N, seed=0)).draws(progress=False))
 
 
-def test_same_seed_same_data_other_seed_other_data(samples) -> None:
+@pytest.fixture(scope="module")
+def samples(drawn):
+    """The emotion samples (about two thirds of a build)."""
+    return [s for kind, s in drawn if kind == "emotion"]
+
+
+def test_same_seed_same_data_other_seed_other_data(drawn) -> None:
     again = list(OfflineAnnotator(OfflineConfig(size=200, seed=0)).samples(progress=False))
-    assert [s.to_json() for s in again] == [s.to_json() for s in samples[:200]]
+    assert [s.to_json() for s in again] == [s.to_json() for _, s in drawn[:200]]
+    samples = [s for _, s in drawn]
     other = list(OfflineAnnotator(OfflineConfig(size=200, seed=1)).samples(progress=False))
     assert len({s.transcript for s in other} & {s.transcript for s in samples[:200]}) < 5
 
 
-def test_transcripts_are_unique_and_varied(samples) -> None:
+def test_emotion_samples_do_not_depend_on_the_face_action_share(samples) -> None:
+    """Each concern draws from its own generator: without face actions the emotion samples come in the same order."""
+    alone = list(OfflineAnnotator(OfflineConfig(size=300, seed=0, face_action_share=0.0, no_face_share=0.0)).samples(
+        progress=False))
+    assert [s.transcript for s in alone[:150]] == [s.transcript for s in samples[:150]]
+
+
+def test_transcripts_are_unique_and_varied(drawn, samples) -> None:
+    assert len({s.transcript.lower() for _, s in drawn}) == N
     transcripts = [s.transcript for s in samples]
-    assert len({t.lower() for t in transcripts}) == N
     openings = Counter(" ".join(t.lower().split()[:2]) for t in transcripts)
-    assert openings.most_common(1)[0][1] < 0.05 * N
+    assert openings.most_common(1)[0][1] < 0.05 * len(samples)
     vocabulary = {w for t in transcripts for w in re.findall(r"[a-z']+", t.lower())}
     assert len(vocabulary) > 1500
-    assert len({s.situation for s in samples}) > 0.9 * N
+    assert len({s.situation for s in samples}) > 0.9 * len(samples)
 
 
 def test_every_sample_is_complete_and_consistent(samples) -> None:
@@ -53,10 +69,11 @@ def test_every_sample_is_complete_and_consistent(samples) -> None:
 
 
 def test_shares_of_neutral_subtle_mixed_and_asymmetric(samples) -> None:
-    neutral = sum(s.emotions == {"neutral": 1.0} for s in samples) / N
-    subtle = sum(0 < max(s.emotions.values()) <= 0.35 for s in samples if "neutral" not in s.emotions) / N
-    mixed = sum(len(s.emotions) > 1 for s in samples) / N
-    asymmetric = sum(any(k[0] in "LR" for k in s.aus) for s in samples) / N
+    n = len(samples)
+    neutral = sum(s.emotions == {"neutral": 1.0} for s in samples) / n
+    subtle = sum(0 < max(s.emotions.values()) <= 0.35 for s in samples if "neutral" not in s.emotions) / n
+    mixed = sum(len(s.emotions) > 1 for s in samples) / n
+    asymmetric = sum(any(k[0] in "LR" for k in s.aus) for s in samples) / n
     assert 0.03 < neutral < 0.07 and 0.11 < subtle < 0.19 and 0.3 < mixed < 0.45 and asymmetric > 0.4
     assert np.mean([s.blendshapes.sum() for s in samples if "neutral" in s.emotions]) < 0.3
 
@@ -138,3 +155,29 @@ def test_expressions_match_what_a_facs_coder_expects(samples) -> None:
     # none of them everywhere: each signature shape is low for most emotions
     for shape in ("mouthSmile", "jawOpen", "noseSneer", "mouthFrown", "browDown", "eyeWide"):
         assert np.median([m(e, shape) for e in emotions]) < 0.2, shape
+
+
+def test_strength_is_explicit_in_emotion_samples(samples) -> None:
+    """A strong main emotion (0.75 or more) lifts the face's largest weight to 0.8; a subtle one stays at most
+    half of its main prototype's face."""
+    kb = load_knowledge_base()
+    strong = [s for s in samples if next(iter(s.emotions.values())) >= 0.75
+              and kb[next(iter(s.emotions))].arousal != "low" and "neutral" not in s.emotions]
+    assert len(strong) > 200 and np.mean([s.blendshapes.max() >= 0.78 for s in strong]) > 0.97
+    for s in samples:
+        name, strength = next(iter(s.emotions.items()))
+        if name != "neutral" and strength < 0.4:
+            plain = facs.aus_to_blendshapes(kb[name].prototypes[0])
+            assert s.blendshapes.max() <= 0.5 * plain.max() + 0.1, (s.transcript, s.emotions)
+
+
+def test_calm_and_other_low_arousal_words_are_near_neutral(drawn) -> None:
+    """Samples whose text is only about being calm, relaxed or serene have a soft, near-neutral face."""
+    calm = re.compile(r"\b(calm|relaxed|serene|at ease|peaceful|tranquil)\b", re.IGNORECASE)
+    faces = [s.blendshapes for kind, s in drawn
+             if kind in ("emotion", "action") and calm.search(s.transcript) and set(s.emotions) <= {"calm"}]
+    assert len(faces) > 20
+    faces = np.stack(faces)
+    assert np.mean(faces.max(1) <= 0.35) > 0.9  # a random blink or parted lips now and then
+    brow_down = faces[:, [arkit.INDEX["browDownLeft"], arkit.INDEX["browDownRight"]]].max(1)
+    assert brow_down.max() < 0.1
