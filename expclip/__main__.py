@@ -1,4 +1,4 @@
-"""``python -m expclip text|image|fit|index|retrieve|animate``: ExpCLIP inference from the command line.
+"""``python -m expclip text|image|fit|index|retrieve|animate|live``: ExpCLIP inference from the command line.
 
     python -m expclip text "a proud, beaming smile" --json out.json --png face.png
     python -m expclip text "joy" "surprise" --blend 0.7 0.3 --png mix.png
@@ -11,6 +11,7 @@
     python -m expclip animate speech.wav --timeline "0:calm" "4.5:furious" --video out.mp4
     python -m expclip animate speech.wav --compare "overjoyed" "deeply sad" --video both.mp4
     python -m expclip text "a proud, beaming smile" --png face.png --identity 42   # another face
+    python -m expclip live --file speech.wav --prompt "overjoyed"     # ws://127.0.0.1:8765/, 30 fps (docs/live.md)
 """
 
 from __future__ import annotations
@@ -102,6 +103,17 @@ def _parser() -> argparse.ArgumentParser:
     animate.add_argument("--checkpoint", type=Path, default=None, help="generator checkpoint (default: the released one)")
     animate.add_argument("--expclip-checkpoint", type=Path, default=None, help="its ExpCLIP checkpoint")
     _add_identity(animate, "--video and --glb head")
+    live = commands.add_parser("live", help="speech → a live WebSocket stream of 52 weights at 30 fps (docs/live.md)")
+    live.add_argument("--file", type=Path, default=None, help="a recording played in real time (default: the microphone)")
+    live.add_argument("--loop", action="store_true", help="play --file again and again (default: then silence)")
+    live.add_argument("--device", default=None, help="the microphone (a sounddevice name or number)")
+    live.add_argument("--prompt", default="", help="how the face should feel (clients can change it)")
+    live.add_argument("--host", default="127.0.0.1")
+    live.add_argument("--port", type=int, default=8765)
+    live.add_argument("--lookahead", type=int, default=3, help="frames of sound the face waits for (3 = 0.1 s)")
+    live.add_argument("--checkpoint", type=Path, default=None, help="generator checkpoint (default: the released one)")
+    live.add_argument("--expclip-checkpoint", type=Path, default=None, help="its ExpCLIP checkpoint")
+    _add_identity(live, "viewer's head")
     return parser
 
 
@@ -288,6 +300,22 @@ def _animate(args: argparse.Namespace) -> None:
         print(f"Video: {args.video}")
 
 
+def _live(args: argparse.Namespace) -> None:
+    from expclip.animation import load_animator
+    from expclip.live import create_app, file_source, microphone_source, serve
+    from render.gltf import glb_bytes
+
+    identity = _identity(args)
+    source = file_source(args.file, loop=args.loop) if args.file else microphone_source(args.device)
+    animator = load_animator(args.checkpoint, args.expclip_checkpoint)
+    glb = glb_bytes(np.zeros(arkit.NUM_BLENDSHAPES, np.float32), identity=identity)
+    app = create_app(animator, source, prompt=args.prompt, glb=glb, lookahead=args.lookahead)
+    where = f"{args.host}:{args.port}"
+    print(f"Frames: ws://{where}/ ({'the file' if args.file else 'the microphone'}); your own audio: "
+          f"ws://{where}/audio; the 3D viewer: http://{where}/ (Ctrl-C stops)")
+    serve(app, args.host, args.port)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from expclip.checkpoint import CheckpointError
@@ -297,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     from render.video import MediaError
 
     commands = {"text": _text, "image": _image, "fit": _image, "index": _index, "retrieve": _retrieve,
-                "animate": _animate}
+                "animate": _animate, "live": _live}
     try:
         if args.command in ("image", "fit", "index", "retrieve") or getattr(args, "image", None) is not None:
             from render.correspondence_build import ensure_correspondence
