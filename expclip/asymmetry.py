@@ -12,6 +12,8 @@ from head.arkit import INDEX, MIRROR_PAIRS
 
 LEFT = np.array([INDEX[left] for left, _ in MIRROR_PAIRS])
 RIGHT = np.array([INDEX[right] for _, right in MIRROR_PAIRS])
+# eyeLookIn of the right eye turns the gaze to the subject's left: that pair counts the other way round.
+TOWARD_LEFT = np.array([-1.0 if left == "eyeLookInLeft" else 1.0 for left, _ in MIRROR_PAIRS], dtype=np.float32)
 ONE_SIDED_GAP = 0.15  # a pair this far apart…
 ONE_SIDED_SHARE = 0.5  # …and by at least this share of its sum makes a face one-sided
 
@@ -20,6 +22,12 @@ def side_difference(weights: np.ndarray) -> np.ndarray:
     """``L − R`` per mirror pair: weights (..., 52) → (..., 26)."""
     weights = np.asarray(weights, dtype=np.float32)
     return weights[..., LEFT] - weights[..., RIGHT]
+
+
+def leaning(weights: np.ndarray) -> np.ndarray:
+    """Which side a face favours, (..., 52) → (...): positive toward the subject's left (a left wink, a glance
+    to the left), negative toward the right, 0 for a symmetric face."""
+    return (side_difference(weights) * TOWARD_LEFT).sum(axis=-1)
 
 
 def is_one_sided(weights: np.ndarray, gap: float = ONE_SIDED_GAP, share: float = ONE_SIDED_SHARE) -> np.ndarray:
