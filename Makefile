@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYOPENGL_PLATFORM := egl
 
-.PHONY: setup system-packages rig node-tools demo test bench clean-venv
+.PHONY: setup system-packages rig node-tools vendor demo test bench clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,13 @@ $(NODE_STAMP): tests/js/package.json tests/js/package-lock.json | system-package
 	touch $@
 
 node-tools: system-packages $(NODE_STAMP)
+
+# three.js for the page's 3D head, bundled from the npm packages pinned in tests/js into one committed file
+# (static/vendor/three.min.js: Hugging Face Spaces install no npm packages); tests/test_head_viewer.py checks it
+vendor: node-tools
+	NODE_PATH=tests/js/node_modules tests/js/node_modules/.bin/esbuild static/vendor/three-entry.js --bundle \
+		--minify --format=esm --legal-comments=eof --log-level=warning --outfile=static/vendor/three.min.js
+	cp tests/js/node_modules/three/LICENSE static/vendor/LICENSE-three.txt
 
 setup: system-packages $(STAMP) rig
 

@@ -41,6 +41,7 @@ from head.arkit import BLENDSHAPE_NAMES
 
 CHUNK = 320  # samples a source sends at a time (20 ms)
 QUEUE_FRAMES = 15  # frames a slow client may fall behind before its oldest are dropped (0.5 s)
+WS_PROTOCOL = "websockets-sansio"  # uvicorn's WebSocket implementation over the websockets package
 STATIC = Path(__file__).resolve().parents[1] / "static"
 Chunks = Callable[[], Iterator[np.ndarray]]  # a fresh run of a source: chunks of 16 kHz float32 (n,)
 
@@ -270,4 +271,24 @@ def serve(app, host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve ``app`` until interrupted."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
+    uvicorn.run(app, host=host, port=port, log_level="warning", ws=WS_PROTOCOL)
+
+
+@contextlib.contextmanager
+def running(app, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``app`` in a thread while the block runs (port 0: a free one); yields ``http://HOST:PORT``."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", ws=WS_PROTOCOL))
+    thread = threading.Thread(target=server.run, daemon=True, name="live-server")
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise LiveError(f"The live server could not start on {host}:{port} (is the port taken?).")
+        time.sleep(0.02)
+    try:
+        yield f"http://{host}:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import threading
 import time
 
 import numpy as np
 import pytest
 
 from expclip.audio import load_speech
-from expclip.live import create_app, file_source
+from expclip.live import create_app, file_source, running
 from head.arkit import BLENDSHAPE_NAMES
 
 pytest.importorskip("websockets")
@@ -42,21 +41,9 @@ def speech_file(tmp_path_factory):
 @pytest.fixture
 def server(animator, speech_file):
     """A live server on a free loopback port playing the sentence, then silence; yields (url, app)."""
-    import uvicorn
-
     app = create_app(animator, file_source(speech_file), prompt="")
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the live server did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"ws://127.0.0.1:{port}", app
-    server.should_exit = True
-    thread.join(10)
+    with running(app) as url:
+        yield url.replace("http:", "ws:"), app
 
 
 def frames_for(ws, seconds: float) -> list[tuple[float, dict]]:
