@@ -79,22 +79,26 @@ def read_request(text: str) -> tuple[str, float]:
 
 # sources ----------------------------------------------------------------------------------------
 def file_source(path: str | Path, loop: bool = False, chunk: int = CHUNK) -> Chunks:
-    """A recording played in real time (decoded once now): the file, then silence, or the file again."""
+    """A recording played in real time (decoded once now): the file, then silence, or the file again. A
+    consumer that falls behind gets what is due in one larger piece, so it catches up instead of lagging."""
     samples = load_speech(path)
 
+    def piece(position: int, length: int) -> np.ndarray:
+        if loop:
+            return samples[np.arange(position, position + length) % len(samples)]
+        out = np.zeros(length, np.float32)
+        part = samples[position:position + length]
+        out[:len(part)] = part
+        return out
+
     def run() -> Iterator[np.ndarray]:
-        start = time.perf_counter()
-        sent = 0
+        start, position = time.perf_counter(), 0
         while True:
-            for i in range(0, len(samples), chunk):
-                piece = samples[i:i + chunk]
-                sent += len(piece)
-                time.sleep(max(0.0, start + sent / SAMPLE_RATE - time.perf_counter()))  # it arrives at its end
-                yield piece
-            while not loop:
-                sent += chunk
-                time.sleep(max(0.0, start + sent / SAMPLE_RATE - time.perf_counter()))
-                yield np.zeros(chunk, np.float32)
+            behind = int((time.perf_counter() - start) * SAMPLE_RATE) - position
+            length = max(1, -(-behind // chunk)) * chunk
+            time.sleep(max(0.0, start + (position + length) / SAMPLE_RATE - time.perf_counter()))  # due at its end
+            yield piece(position, length)
+            position += length
 
     return run
 
@@ -117,7 +121,10 @@ def microphone_source(device: str | int | None = None, chunk: int = CHUNK) -> Ch
         with sounddevice.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32", blocksize=chunk,
                                      device=device, callback=lambda data, *_: blocks.put(data[:, 0].copy())):
             while True:
-                yield blocks.get()
+                pieces = [blocks.get()]
+                while not blocks.empty():  # behind: all that has come, at once
+                    pieces.append(blocks.get_nowait())
+                yield np.concatenate(pieces)
 
     return run
 
@@ -237,32 +244,52 @@ async def _send_all(websocket, messages: asyncio.Queue[str]) -> None:
 
 
 def audio_endpoint(animator: Animator, prompt: str = "", **options):
-    """The WebSocket handler of ``/audio``: a client's int16 sound in, its own frames out."""
+    """The WebSocket handler of ``/audio``: a client's int16 sound in, its own frames out. Sound that comes
+    while the animator is busy is pushed at once the next time, so a busy server sends frames in bursts but
+    never falls behind the voice."""
     from starlette.websockets import WebSocket, WebSocketDisconnect
 
     async def endpoint(websocket: WebSocket) -> None:
         await websocket.accept()
         live = LiveAnimator(animator, **options)
         await asyncio.to_thread(live.set_prompt, prompt, 1.0, False)
-        try:
-            await websocket.send_text(hello_message(live, prompt))
+        pending, arrived, closed = bytearray(), asyncio.Event(), []
+
+        async def receive() -> None:
             while True:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
-                    return
+                    break
+                if message.get("bytes") is not None:
+                    pending.extend(message["bytes"])
+                    arrived.set()
+                    continue
                 try:
-                    if message.get("bytes") is not None:
-                        samples = np.frombuffer(message["bytes"][: len(message["bytes"]) // 2 * 2], "<i2")
-                        for frame in await asyncio.to_thread(live.push, samples.astype(np.float32) / 32768.0):
-                            await websocket.send_text(frame_message(frame))
-                    else:
-                        text, intensity = read_request(message.get("text") or "")
-                        await asyncio.to_thread(live.set_prompt, text, intensity)
-                        await websocket.send_text(json.dumps({"type": "prompt", "prompt": text}))
+                    text, intensity = read_request(message.get("text") or "")
+                    await asyncio.to_thread(live.set_prompt, text, intensity)
+                    await websocket.send_text(json.dumps({"type": "prompt", "prompt": text}))
                 except StreamError as error:
                     await websocket.send_text(json.dumps({"type": "error", "message": str(error)}))
+            closed.append(True)
+            arrived.set()
+
+        receiver = asyncio.create_task(receive())
+        try:
+            await websocket.send_text(hello_message(live, prompt))
+            while True:
+                await arrived.wait()
+                arrived.clear()
+                if closed:
+                    return
+                size = len(pending) // 2 * 2
+                samples = np.frombuffer(bytes(pending[:size]), "<i2").astype(np.float32) / 32768.0
+                del pending[:size]
+                for frame in await asyncio.to_thread(live.push, samples):
+                    await websocket.send_text(frame_message(frame))
         except (WebSocketDisconnect, RuntimeError):  # the client left
             pass
+        finally:
+            receiver.cancel()
 
     return endpoint
 

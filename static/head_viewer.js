@@ -15,6 +15,8 @@ import {
   GLTFLoader, OrbitControls,
 } from "./vendor/three.min.js";
 
+const INVISIBLE = 0.005; // weights below this move nothing one can see; at 0 the shader skips their target
+
 export class HeadViewer {
   /** A canvas filling ``container`` (an element with a size); ``status(sentence)`` hears every problem. */
   constructor(container, { background = "#20242c", status = () => {} } = {}) {
@@ -105,7 +107,8 @@ export class HeadViewer {
     for (const mesh of this.meshes) {
       for (const [name, value] of pairs) {
         const index = mesh.morphTargetDictionary[name];
-        if (index !== undefined) mesh.morphTargetInfluences[index] = Math.min(1, Math.max(0, Number(value) || 0));
+        const v = Math.min(1, Math.max(0, Number(value) || 0));
+        if (index !== undefined) mesh.morphTargetInfluences[index] = v < INVISIBLE ? 0 : v;
       }
     }
     this.dirty = true;

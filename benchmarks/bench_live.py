@@ -1,0 +1,182 @@
+"""Live speech → face: sound-to-face latency, frames per second and CPU per frame (JSON lines).
+
+    python -m benchmarks.bench_live [--seconds 8] [--clients 4] [--no-browser]
+
+* ``animator``: :class:`expclip.streaming.LiveAnimator` alone on 20 ms chunks: CPU per frame, and how far
+  its frames are from the offline animator's (mean absolute difference of the 52 weights) per look-ahead.
+* ``stream``: ``python -m expclip live``'s server on loopback, a file played in real time, one WebSocket
+  client: latency from the sound of a frame's instant reaching the server to the frame reaching the
+  client (p50, p90), frames per second delivered, the process's CPU per frame.
+* ``audio``: N clients at once each sending their own sound to ``/audio`` in real time (20 ms pieces):
+  latency from a piece being sent to the frame of its instant coming back, frames per second per client.
+* ``browser``: headless chromium, its fake microphone playing the sentence into ``static/viewer.html``
+  through ``/audio``: latency from a 20 ms piece leaving the page's AudioWorklet to its frame reaching the
+  page, frames per second received and drawn (SwiftShader's CPU WebGL here; a GPU draws at the display rate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import emitter
+
+emit = emitter("live")
+SENTENCE = "Hello there, I am so glad to see you today. Shall we talk for a while about the weather?"
+
+
+def percentiles(values, unit: str, metric: str, **extra) -> None:
+    values = np.asarray(values, np.float64)
+    for q in (50, 90):
+        emit(f"{metric}_p{q}", float(np.percentile(values, q)) * 1000, unit, n=len(values), **extra)
+
+
+def bench_animator(animator, speech: np.ndarray) -> None:
+    from expclip.streaming import LiveAnimator
+
+    features = animator.features(speech)
+    style = animator.styles(animator.prompt_expression("overjoyed")[0][None])[0]
+    reference = animator.generate(features, style)
+    for lookahead in (0, 1, 3, 6):
+        live = LiveAnimator(animator, lookahead=lookahead, blinks=False)
+        live.set_prompt("overjoyed", fade=False)
+        cpu = time.process_time()
+        frames = [f for i in range(0, len(speech), 320) for f in live.push(speech[i:i + 320])]
+        cpu = time.process_time() - cpu
+        weights = np.stack([f.weights for f in frames])
+        extra = {"lookahead_frames": lookahead, "delay_ms": round(live.delay_s * 1000, 1)}
+        emit("cpu_per_frame", cpu / len(frames) * 1000, "ms", **extra)
+        emit("difference_from_offline", float(np.abs(weights - reference[:len(weights)]).mean()), "weight", **extra)
+
+
+def bench_stream(animator, path: Path, seconds: float) -> None:
+    from websockets.sync.client import connect
+
+    from expclip.live import create_app, file_source, running
+
+    app = create_app(animator, file_source(path, loop=True))
+    with running(app) as url, connect(url.replace("http:", "ws:") + "/") as ws:
+        ws.recv(timeout=10)  # hello
+        cpu, arrivals, latencies = time.process_time(), [], []
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            message = json.loads(ws.recv(timeout=10))
+            now = time.perf_counter()
+            arrivals.append(now)
+            latencies.append(now - (app.state.broadcast.started_at + message["t"]))
+        cpu = time.process_time() - cpu
+    percentiles(latencies, "ms", "stream_latency")
+    emit("stream_fps", (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]), "frames/s")
+    emit("stream_cpu_per_frame", cpu / len(arrivals) * 1000, "ms", note="server and client in one process")
+
+
+def bench_audio_clients(animator, speech: np.ndarray, clients: int, seconds: float) -> None:
+    from websockets.sync.client import connect
+
+    from expclip.live import create_app, running
+
+    pcm = (np.resize(speech, int(seconds * 16000)) * 32767).astype("<i2")
+    results: list[tuple[list[float], list[float]]] = []
+
+    def client(url: str) -> None:
+        sent, latencies, arrivals = [], [], []
+        with connect(url + "/audio") as ws:
+            ws.recv(timeout=10)
+
+            def read() -> None:
+                while len(arrivals) < len(pcm) * 30 // 16000 - 8:
+                    message = json.loads(ws.recv(timeout=10))
+                    now = time.perf_counter()
+                    arrivals.append(now)
+                    piece = int(message["t"] * 16000) // 320  # the piece holding the frame's instant
+                    latencies.append(now - sent[min(piece, len(sent) - 1)])
+
+            reader = threading.Thread(target=read)
+            start = time.perf_counter()
+            for i in range(0, len(pcm), 320):
+                time.sleep(max(0.0, start + (i + 320) / 16000 - time.perf_counter()))
+                sent.append(time.perf_counter())
+                ws.send(pcm[i:i + 320].tobytes())
+                if i == 0:
+                    reader.start()
+            reader.join(20)
+        results.append((latencies, arrivals))
+
+    with running(create_app(animator)) as url:
+        threads = [threading.Thread(target=client, args=(url.replace("http:", "ws:"),)) for _ in range(clients)]
+        cpu = time.process_time()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        cpu = time.process_time() - cpu
+    latencies = [x for lat, _ in results for x in lat]
+    percentiles(latencies, "ms", "audio_latency", clients=clients)
+    fps = [(len(a) - 1) / (a[-1] - a[0]) for _, a in results]
+    emit("audio_fps_per_client", float(np.mean(fps)), "frames/s", clients=clients)
+    emit("audio_cpu_per_frame", cpu / sum(len(a) for _, a in results) * 1000, "ms", clients=clients,
+         note="server and clients in one process")
+
+
+def bench_browser(animator, path: Path, seconds: float) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        emit("browser_skipped", 0, "", reason="chromium is not installed")
+        return
+    from playwright.sync_api import sync_playwright
+
+    from expclip.live import create_app, running
+    from render.gltf import glb_bytes
+
+    app = create_app(animator, glb=glb_bytes(np.zeros(52, np.float32)))
+    args = ["--no-sandbox", "--disable-dev-shm-usage", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={path}"]
+    with running(app) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=args)
+        page = browser.new_page(viewport={"width": 320, "height": 420})
+        page.goto(f"{url}/static/viewer.html?glb=/head.glb&mic=/audio")
+        page.wait_for_selector("body[data-ready=true]", timeout=60_000)
+        before = page.evaluate("[live.stats.frames, viewer.drawn, performance.now()]")
+        page.wait_for_timeout(seconds * 1000)
+        after = page.evaluate("[live.stats.frames, viewer.drawn, performance.now()]")
+        latencies = page.evaluate("live.stats.latencies")
+        browser.close()
+    elapsed = (after[2] - before[2]) / 1000
+    percentiles(latencies[len(latencies) // 4:], "ms", "browser_latency", note="piece sent → frame in the page")
+    emit("browser_fps_received", (after[0] - before[0]) / elapsed, "frames/s")
+    emit("browser_fps_drawn", (after[1] - before[1]) / elapsed, "frames/s", note="SwiftShader (CPU WebGL)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_live", description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8.0, help="how long each live run lasts")
+    parser.add_argument("--clients", type=int, default=4, help="clients sending their own audio at once")
+    parser.add_argument("--no-browser", action="store_true", help="leave out the headless-chromium run")
+    args = parser.parse_args(argv)
+    from expclip.animation import load_animator
+    from expclip.audio import load_speech
+
+    animator = load_animator()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "speech.wav"
+        subprocess.run(["espeak-ng", "-w", str(path), SENTENCE], check=True)
+        speech = load_speech(path)
+        bench_animator(animator, speech)
+        bench_stream(animator, path, args.seconds)
+        for clients in sorted({1, args.clients}):
+            bench_audio_clients(animator, speech, clients, args.seconds)
+        if not args.no_browser:
+            bench_browser(animator, path, args.seconds)
+
+
+if __name__ == "__main__":
+    main()
