@@ -186,28 +186,41 @@ class Broadcast:
 
 
 # the app ----------------------------------------------------------------------------------------
-def create_app(animator: Animator, source: Chunks | None = None, *, prompt: str = "", glb: bytes | None = None,
-               static: Path = STATIC, **options):
-    """The Starlette app: ``/`` (the source's stream, when a source is given), ``/audio`` (a client's own
-    sound), the viewer page, ``/head.glb`` and ``/static``. ``options`` go to each :class:`LiveAnimator`."""
-    from starlette.applications import Starlette
-    from starlette.responses import RedirectResponse, Response
+def routes(animator: Animator, *, prefix: str = "", prompt: str = "", glb: bytes | None = None,
+           static: Path = STATIC, **options) -> list:
+    """The routes every live server has, under ``prefix``: ``/audio`` (a client's own sound), ``/static``
+    (the viewer's files) and ``/head.glb`` (when given). Another server mounts them as they are, e.g. the
+    demo's: ``demo.launch(app_kwargs={"routes": routes(animator, prefix="/live", glb=...)})``."""
+    from starlette.responses import Response
     from starlette.routing import Mount, Route, WebSocketRoute
     from starlette.staticfiles import StaticFiles
 
-    routes = [WebSocketRoute("/audio", audio_endpoint(animator, prompt, **options))]
+    found = [WebSocketRoute(f"{prefix}/audio", audio_endpoint(animator, prompt, **options))]
+    if static.is_dir():
+        found.append(Mount(f"{prefix}/static", StaticFiles(directory=static)))
+    if glb is not None:
+        found.append(Route(f"{prefix}/head.glb", lambda request: Response(glb, media_type="model/gltf-binary")))
+    return found
+
+
+def create_app(animator: Animator, source: Chunks | None = None, *, prompt: str = "", glb: bytes | None = None,
+               static: Path = STATIC, **options):
+    """The Starlette app of ``python -m expclip live``: :func:`routes`, and ``/`` (the source's stream, when a
+    source is given; over HTTP, the viewer page). ``options`` go to each :class:`LiveAnimator`."""
+    from starlette.applications import Starlette
+    from starlette.responses import RedirectResponse
+    from starlette.routing import Route, WebSocketRoute
+
+    found = routes(animator, prompt=prompt, glb=glb, static=static, **options)
     broadcast = None
     if source is not None:
         live = LiveAnimator(animator, **options)
         live.set_prompt(prompt, fade=False)
         broadcast = Broadcast(live, source, prompt)
-        routes.append(WebSocketRoute("/", stream_endpoint(broadcast)))
+        found.append(WebSocketRoute("/", stream_endpoint(broadcast)))
     if static.is_dir():
-        routes.append(Route("/", lambda request: RedirectResponse("/static/viewer.html?glb=/head.glb&ws=/")))
-        routes.append(Mount("/static", StaticFiles(directory=static)))
-    if glb is not None:
-        routes.append(Route("/head.glb", lambda request: Response(glb, media_type="model/gltf-binary")))
-    app = Starlette(routes=routes)
+        found.append(Route("/", lambda request: RedirectResponse("/static/viewer.html?glb=/head.glb&ws=/")))
+    app = Starlette(routes=found)
     app.state.broadcast = broadcast
     return app
 
