@@ -172,7 +172,8 @@ def _intensity(data: object, where: str) -> dict[str, IntensityWords]:
 
 def _mirror_aus(aus: dict[str, float]) -> dict[str, float]:
     swap = {"L": "R", "R": "L", "": ""}
-    return facs.normalize_aus({f"{swap[facs.parse_code(k).side]}{facs.parse_code(k).number}": v for k, v in aus.items()})
+    codes = {k: facs.parse_code(k) for k in aus}
+    return facs.normalize_aus({f"{swap[c.side]}{c.number}": aus[k] for k, c in codes.items()})
 
 
 def _face(aus: dict[str, float], shapes: dict[str, float]) -> np.ndarray:
@@ -210,7 +211,8 @@ def _action(entry: object, where: str) -> list[FaceAction]:
     phrases = _strings(entry, "phrases", where)
     sided = _strings(entry, "sided", where)
     if side and len(sided) < MIN_PHRASES:
-        raise FaceActionError(f"{where}: a one-sided action needs at least {MIN_PHRASES} 'sided' wordings with {{side}}.")
+        raise FaceActionError(f"{where}: a one-sided action needs at least {MIN_PHRASES} 'sided' wordings "
+                              "with {side}.")
     if not side and sided:
         raise FaceActionError(f"{where}: 'sided' wordings need 'side: left'.")
     if any("{side}" not in p for p in sided) or any("{" in p for p in phrases):

@@ -66,7 +66,7 @@ class OfflineConfig:
     look_share: float = 0.5  # how often a transcript, and separately a situation, of a visible expression has a look
     face_action_share: float = 0.3  # samples that say what the face does (expclip/data/face_actions.yaml)
     no_face_share: float = 0.03  # samples whose text names no face, with the neutral face
-    action_modes: tuple[float, ...] = (0.5, 0.2, 0.15, 0.15)  # face-action samples: alone, with an emotion, two actions, AU codes
+    action_modes: tuple[float, ...] = (0.5, 0.2, 0.15, 0.15)  # face actions: alone, with an emotion, two, AU codes
     action_bands: tuple[float, ...] = (0.2, 0.6, 0.2)  # strength words of face actions: low, none, high
     strong_floor: tuple[float, float] = (0.82, 1.0)  # a strong emotion's main shapes rise to at least this
 
@@ -141,11 +141,13 @@ PAIR_JOINS = (", ", " and ", ", and ", " plus ", " — ")
 GERUND_JOINS = (" while ", " and ", ", ")  # before a second wording that starts with a gerund
 NOUN_JOINS = (" with ", ", ", " and ")  # before one that does not
 ACTION_SCENES = ("is posing for a photo", "looks into the camera", "sits on the sofa", "pulls a face at a friend",
-                 "stands at the bus stop", "is on a video call", "waits in line at the bakery", "sits at the kitchen table",
-                 "is filming a short video", "leans on the counter", "is chatting with a neighbour", "sits in the back of a car",
-                 "looks up from a book", "stands by the window", "is watching a match on TV")
+                 "stands at the bus stop", "is on a video call", "waits in line at the bakery",
+                 "sits at the kitchen table", "is filming a short video", "leans on the counter",
+                 "is chatting with a neighbour", "sits in the back of a car", "looks up from a book",
+                 "stands by the window", "is watching a match on TV")
 AU_CODE_FORMS = ("AU{n}{letter}", "AU {n}{letter}", "au{n}{letter}")
-AU_SIDED_FORMS = ("{s}{n}{letter}", "AU{n}{letter}{s}", "AU{n}{letter} {side}", "{side} AU{n}{letter}", "AU {s}{n}{letter}")
+AU_SIDED_FORMS = ("{s}{n}{letter}", "AU{n}{letter}{s}", "AU{n}{letter} {side}", "{side} AU{n}{letter}",
+                  "AU {s}{n}{letter}")
 AU_NAMED = ("{code} ({name})", "{code}: {name}", "{name} ({code})", "{code} - {phrase}", "{code}, {phrase}",
             "{phrase} ({code})")  # never "{code} {name}" or "{code} {phrase}": the held-out prompt suite writes AUs so
 AU_JOINS = (" + ", "+", ", ", " and ")
@@ -504,7 +506,7 @@ class OfflineAnnotator:
         scene = self._pick(ACTION_SCENES, rng)
         told = third_person(phrase, pronoun)
         told = f"with {told}" if re.match(r"^(a|an) ", told) else told
-        middle = f" feels {feeling} and {scene.replace('is ', '', 1) if scene.startswith('is ') else scene}" if feeling else f" {scene}"
+        middle = f" feels {feeling} and {scene}" if feeling else f" {scene}"  # "feels angry and is posing for…"
         return _tidy(f"{subject}{middle}, {told}.")
 
     def _pair(self) -> tuple[FaceAction, FaceAction]:

@@ -17,7 +17,7 @@ HELD_OUT = ("won the lottery", "grumpy cat", "poker face", "not to laugh", "brow
             "out of my mind", "jaw-dropping", "beaming smile", "of the dark", "night shift", "funeral")
 EMFACS = {
     "happiness": "6+12", "sadness": "1+4+15", "surprise": "1+2+5+26", "fear": "1+2+4+5+7+20+26",
-    "anger": "4+5+7+23", "disgust": "9+15+16", "contempt": "L12+L14",  # unilateral; the project writes an unnamed side as the left
+    "anger": "4+5+7+23", "disgust": "9+15+16", "contempt": "L12+L14",
 }
 
 
