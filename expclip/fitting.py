@@ -12,6 +12,15 @@ shifted copy of them. The fit alternates:
 
 The penalties keep shapes the landmarks barely see (``cheekPuff``, ``mouthRoll*``) and the
 difference between a person's face and the ICT head from turning into spurious expressions.
+
+A person's own proportions (a wide mouth, low brows, narrow eyes) are not an expression. With
+``identity_modes`` (the rig's ICT-FaceKit identity modes at the landmarks, the default of
+:meth:`BlendshapeFitter.for_rig`) the face's shape is solved in the same step: 30 identity
+coefficients, unbounded, with the prior ``c ~ N(0, 1)`` as an L2 penalty of ``identity_l2`` per
+coefficient, so that the weights only explain what the rig's faces cannot. ``identity_l2`` = 0.3 was
+chosen among 0.3, 1 and 3 on front renders of 12 random ICT faces (seeds 101–112, not those of
+``python -m benchmarks.bench_identity``) making its 8 expressions: the readings of one expression on
+different faces differ by MAE 0.036 (0.050 without identity modes); never on photos.
 """
 
 from __future__ import annotations
@@ -37,7 +46,8 @@ class FitResult:
     """Weights ``(52,)`` and the pose that maps rig centimetres to image pixels:
     ``pixels ≈ flip(scale * rotation @ x + translation)`` with ``flip`` = (x, -y, -z).
 
-    ``rms`` is the root-mean-square landmark error after the fit, as a fraction of the eye distance.
+    ``rms`` is the root-mean-square landmark error after the fit, as a fraction of the eye distance;
+    ``identity`` the face's ICT identity coefficients ``(30,)`` when the fitter solves them.
     """
 
     weights: np.ndarray
@@ -46,6 +56,7 @@ class FitResult:
     translation: np.ndarray
     rms: float
     iterations: int
+    identity: np.ndarray | None = None  # (30,) the face's identity coefficients, when the fit solved them
 
 
 class BlendshapeFitter:
@@ -56,10 +67,13 @@ class BlendshapeFitter:
         deltas: ``(52, 478, 3)`` their offsets per shape.
         l2: L2 penalty per weight (in cm² of landmark error); ``l1``: L1 penalty (sparsity).
         iterations: pose/weights alternations.
+        identity_modes: ``(M, 478, 3)`` landmark offsets of identity shape modes, solved with the weights
+            (None: the face is the rig's own).
+        identity_l2: L2 penalty per identity coefficient (the prior ``c ~ N(0, 1)``).
     """
 
     def __init__(self, neutral: np.ndarray, deltas: np.ndarray, l2: float = 1.0, l1: float = 0.2,
-                 iterations: int = 4) -> None:
+                 iterations: int = 4, identity_modes: np.ndarray | None = None, identity_l2: float = 0.3) -> None:
         self.neutral = np.asarray(neutral, np.float64)
         self.deltas = np.asarray(deltas, np.float64)
         self.iterations = iterations
@@ -70,21 +84,31 @@ class BlendshapeFitter:
         self.l1 = l1
         self.axis_weight = np.array([1.0, 1.0, DEPTH_WEIGHT])
         self.point_weight = np.ones(len(self.neutral))
+        self.identity_modes = (np.zeros((0, *self.neutral.shape)) if identity_modes is None
+                               else np.asarray(identity_modes, np.float64))
+        self.identity_l2 = identity_l2
         centred = self.neutral - self.neutral.mean(0)
         pose = [np.broadcast_to(np.eye(3)[k], self.neutral.shape) for k in range(3)]  # shifts
         pose += [np.cross(np.eye(3)[k], centred) for k in range(3)]                    # small rotations
         pose += [centred]                                                               # size
-        self._columns = np.concatenate([self.deltas, np.stack(pose)])                   # (59, 478, 3)
+        self._columns = np.concatenate([self.deltas, self.identity_modes, np.stack(pose)])  # (52 + M + 7, 478, 3)
 
     @classmethod
-    def for_rig(cls, rig=None, **options) -> "BlendshapeFitter":
-        """A fitter for the (cached, default) ICT rig through its MediaPipe correspondence."""
+    def for_rig(cls, rig=None, identities: bool = True, **options) -> "BlendshapeFitter":
+        """A fitter for the (cached, default) ICT rig through its MediaPipe correspondence; ``identities``: solve
+        the face's shape with its identity modes."""
         from head.correspondence import load_correspondence
         from head.rig import load_rig
 
         rig = rig or load_rig()
-        neutral, deltas = load_correspondence().landmark_model(rig)
-        return cls(neutral, deltas, **options)
+        correspondence = load_correspondence()
+        neutral, deltas = correspondence.landmark_model(rig)
+        modes = correspondence.points(rig.identity_modes) if identities else None
+        return cls(neutral, deltas, identity_modes=modes, **options)
+
+    def _model(self, weights: np.ndarray, identity: np.ndarray) -> np.ndarray:
+        """Landmarks ``(478, 3)`` of the rig at ``weights (52,)`` on the face ``identity (M,)``."""
+        return self.neutral + np.tensordot(weights, self.deltas, 1) + np.tensordot(identity, self.identity_modes, 1)
 
     def _solve_weights(self, target: np.ndarray, start: np.ndarray) -> np.ndarray:
         """Weights for landmarks ``target (478, 3)`` already roughly in the rig's frame.
@@ -97,8 +121,9 @@ class BlendshapeFitter:
         scale = np.sqrt(self.point_weight[:, None] * self.axis_weight[None])  # (478, 3)
         a = (self._columns * scale[None]).reshape(len(self._columns), -1).T  # (1434, 52 + 7)
         b = ((target - self.neutral) * scale).ravel()
+        modes = len(self.identity_modes)
         free = len(self._columns) - NUM_BLENDSHAPES
-        penalty = np.concatenate([self.l2, np.zeros(free)])
+        penalty = np.concatenate([self.l2, np.full(modes, self.identity_l2), np.zeros(free - modes)])
         hessian = a.T @ a + np.diag(penalty)
         linear = a.T @ b - 0.5 * np.concatenate([np.full(NUM_BLENDSHAPES, self.l1), np.zeros(free)])
 
@@ -109,7 +134,8 @@ class BlendshapeFitter:
         bounds = self.bounds + [(None, None)] * free
         result = minimize(objective, np.concatenate([start, np.zeros(free)]), jac=True, method="SLSQP", bounds=bounds,
                           options={"maxiter": 200, "ftol": 1e-10})
-        return np.clip(result.x[:NUM_BLENDSHAPES], 0.0, 1.0)
+        return np.concatenate([np.clip(result.x[:NUM_BLENDSHAPES], 0.0, 1.0),
+                               result.x[NUM_BLENDSHAPES:NUM_BLENDSHAPES + modes]])
 
     def fit(self, pixels: np.ndarray) -> FitResult:
         """Pixel landmarks ``(478, 3)`` (x right, y down, z negative toward the camera) → :class:`FitResult`."""
@@ -122,18 +148,19 @@ class BlendshapeFitter:
         if pixels.shape != self.neutral.shape:
             raise ValueError(f"Expected landmarks of shape {self.neutral.shape}, got {pixels.shape}.")
         target = pixels * PIXELS_TO_RIG_AXES
-        weights = np.zeros(NUM_BLENDSHAPES)
+        weights, identity = np.zeros(NUM_BLENDSHAPES), np.zeros(len(self.identity_modes))
         for _ in range(self.iterations):
-            model = self.neutral + np.tensordot(weights, self.deltas, 1)
-            s, rotation, t = similarity(model, target, self.point_weight)
+            s, rotation, t = similarity(self._model(weights, identity), target, self.point_weight)
             in_rig = (target - t) @ rotation / s
-            weights = self._solve_weights(in_rig, weights)
-        model = self.neutral + np.tensordot(weights, self.deltas, 1)
+            solved = self._solve_weights(in_rig, weights)  # the whole face's identity, solved afresh each time
+            weights, identity = solved[:NUM_BLENDSHAPES], solved[NUM_BLENDSHAPES:]
+        model = self._model(weights, identity)
         s, rotation, t = similarity(model, target, self.point_weight)
         residual = s * model @ rotation.T + t - target
         eyes = np.linalg.norm(pixels[[33, 133]].mean(0) - pixels[[263, 362]].mean(0))
         rms = float(np.sqrt((residual[:, :2] ** 2).sum(1).mean()) / max(eyes, 1e-6))
-        return FitResult(weights.astype(np.float32), s, rotation, t, rms, self.iterations)
+        return FitResult(weights.astype(np.float32), s, rotation, t, rms, self.iterations,
+                         identity.astype(np.float32) if len(identity) else None)
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,11 @@ Two paths give the 52 weights:
 right nearly alike (its training faces rarely differ), so ``auto`` also fits the landmarks and adds
 the fit's left–right difference to each paired shape: a wink stays one eye, a smirk one corner
 (``method`` then reads ``projector+fit``).
+
+Whatever the method, the eyelids set how closed each eye is (:mod:`expclip.eyes`), and the fit solves the
+face's own shape with the rig's identity modes (:mod:`expclip.fitting`). :meth:`ImageToExpression.read` is
+the one reading of a face; the Image tab, ``python -m expclip image``, a photo as a speech style and
+gallery retrieval (:meth:`ImageToExpression.embed_faces`: E of the weights read) all go through it.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from expclip.paths import default_checkpoint
 from head import arkit
 
 METHODS = ("auto", "projector", "fit")
+READING_VERSION = 2  # raised whenever the same model reads a photo differently (gallery indexes are then rebuilt)
 
 
 @dataclass
@@ -83,17 +89,16 @@ class ImageToExpression:
         return image, shared_detector().detect(image, name)
 
     @torch.inference_mode()
-    def embed_faces(self, images: Sequence[np.ndarray], faces: Sequence[FaceLandmarks]) -> torch.Tensor:
-        """Images and their faces → joint-space embeddings ``(N, embed_dim)``, unit length (needs ``P_img``)."""
-        if self.model is None:
-            raise ValueError("This checkpoint has no image projector; train one with "
-                             "`python -m train.expclip fit-image` or use the released checkpoint.")
+    def _project(self, images: Sequence[np.ndarray], faces: Sequence[FaceLandmarks]) -> np.ndarray:
+        """P_img → D: weights ``(N, 52)`` (needs ``P_img``)."""
         features = self.encoder.encode(images, faces).float()
-        return self.model.embed_image(features.to(next(self.model.parameters()).device)).cpu()
+        device = next(self.model.parameters()).device
+        return self.model.decode(self.model.embed_image(features.to(device))).cpu().numpy()
 
-    def analyse(self, source: ImageInput, method: str = "auto", intensity: float = 1.0,
-                name: str | None = None) -> ImageResult:
-        """One image → :class:`ImageResult`; ``intensity`` (0–2) scales the change from neutral."""
+    def read(self, image: np.ndarray, face: FaceLandmarks, method: str = "auto",
+             intensity: float = 1.0) -> ImageResult:
+        """An RGB image ``(H, W, 3)`` and its face → :class:`ImageResult` (``method`` and ``intensity`` as in
+        :meth:`analyse`)."""
         if method not in METHODS:
             raise ValueError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
         if not 0.0 <= intensity <= 2.0:
@@ -104,24 +109,36 @@ class ImageToExpression:
         from expclip.eyes import with_measured_lids
         from expclip.fitting import default_fitter
 
-        image, face = self.detect(source, name)
-        notes = list(face.notes)
         rms = None
         if method == "fit" or (method == "auto" and not self.has_projector):
             fitted = default_fitter().fit(face.points)
             weights, used, rms = fitted.weights, "fit", fitted.rms
         else:
-            with torch.inference_mode():
-                z = self.embed_faces([image], [face])
-                weights = self.model.decode(z.to(next(self.model.parameters()).device)).cpu().numpy()[0]
-            used = "projector"
+            weights, used = self._project([image], [face])[0], "projector"
             if method == "auto":
                 fitted = default_fitter().fit(face.points)
                 weights = weights + (fitted.weights - arkit.mirror(fitted.weights)) / 2  # left–right difference only
                 used, rms = "projector+fit", fitted.rms
         weights = with_measured_lids(weights, face.points)  # the lids themselves say how closed each eye is
         weights = np.clip(np.asarray(weights, np.float32) * intensity, 0.0, 1.0)
-        return ImageResult(weights, used, face, rms, notes)
+        return ImageResult(weights, used, face, rms, list(face.notes))
+
+    def analyse(self, source: ImageInput, method: str = "auto", intensity: float = 1.0,
+                name: str | None = None) -> ImageResult:
+        """One image → :class:`ImageResult`; ``intensity`` (0–2) scales the change from neutral."""
+        image, face = self.detect(source, name)
+        return self.read(image, face, method, intensity)
+
+    @torch.inference_mode()
+    def embed_faces(self, images: Sequence[np.ndarray], faces: Sequence[FaceLandmarks]) -> torch.Tensor:
+        """Images and their faces → joint-space embeddings ``(N, embed_dim)``, unit length: the expression encoder
+        E of what :meth:`read` gives (``auto``), so that retrieval ranks the faces the Image tab shows (needs ``P_img``)."""
+        if self.model is None:
+            raise ValueError("This checkpoint has no image projector; train one with "
+                             "`python -m train.expclip fit-image` or use the released checkpoint.")
+        weights = np.stack([self.read(image, face).weights for image, face in zip(images, faces)])
+        device = next(self.model.parameters()).device
+        return self.model.embed_expression(torch.from_numpy(weights).to(device)).cpu()
 
 
 def load_image_pipeline(checkpoint: str | Path | None = None, device: str = "cpu",

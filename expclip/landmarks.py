@@ -18,6 +18,10 @@ from expclip.images import ImageInput, load_image
 from head.landmarks import FaceMesh
 
 MIN_FACE_PIXELS = 40  # a face box narrower than this gives landmarks too coarse to read an expression
+# Head turns the synthetic training renders cover (expclip.mead3d_synthetic: yaw ±30°, pitch ±15°), with a
+# little room for MediaPipe's own error; beyond them a photo gets a note (in-plane roll is removed exactly).
+MAX_YAW, MAX_PITCH = 35.0, 25.0
+FRONT_PITCH = 10.0  # what the chin-to-forehead axis gives a face looking straight at the camera (a front render)
 
 # MediaPipe face-mesh indices. "right"/"left" are the subject's sides (the subject's right eye is on
 # the image's left).
@@ -71,8 +75,13 @@ class LandmarkDetector(FaceMesh):
         if width < min_face:
             raise FaceNotFound(f"The face in {name} is only {width:.0f} pixels wide; faces need at least {min_face} "
                                "pixels, so use a closer or larger photo.")
-        notes = (f"{len(faces)} faces found; the largest was used.",) if len(faces) > 1 else ()
-        return FaceLandmarks(faces[best], box, (image.shape[1], image.shape[0]), len(faces), notes)
+        notes = [f"{len(faces)} faces found; the largest was used."] if len(faces) > 1 else []
+        yaw, pitch = head_turn(faces[best])
+        if abs(yaw) > MAX_YAW or abs(pitch) > MAX_PITCH:
+            notes.append(f"The head is turned {abs(yaw):.0f}° sideways and {abs(pitch):.0f}° up or down, beyond what "
+                         f"the image path was trained on ({MAX_YAW:.0f}° and {MAX_PITCH:.0f}°), so the expression "
+                         "may be misread; a photo facing the camera reads best.")
+        return FaceLandmarks(faces[best], box, (image.shape[1], image.shape[0]), len(faces), tuple(notes))
 
 
 @lru_cache(maxsize=1)
@@ -104,6 +113,17 @@ def face_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     y = up / np.linalg.norm(up, axis=-1, keepdims=True)
     z = np.cross(x, y)
     return points.mean(-2), np.stack([x, y, z], axis=-1), eyes
+
+
+def head_turn(points: np.ndarray) -> tuple[float, float]:
+    """``(yaw, pitch)`` in degrees of a face from its pixel landmarks ``(478, 3)``: how far the face's own
+    forward axis (:func:`face_frame`) points away from the camera, sideways and up or down (0, 0 facing it)."""
+    _, rotation, _ = face_frame(points)
+    forward = rotation[:, 2]
+    forward = forward if forward[2] <= 0 else -forward  # toward the camera (z negative is nearer)
+    yaw = np.degrees(np.arctan2(forward[0], -forward[2]))
+    pitch = np.degrees(np.arctan2(forward[1], -forward[2])) - FRONT_PITCH
+    return float(yaw), float(pitch)
 
 
 def normalise(points: np.ndarray) -> np.ndarray:

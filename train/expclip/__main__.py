@@ -1,9 +1,10 @@
-"""``python -m train.expclip fit|fit-image|eval|ablate|gallery``: train ExpCLIP (TEAD, then MEAD-3D images) and evaluate it.
+"""``python -m train.expclip fit|fit-image|eval|eval-photos|ablate|gallery``: train ExpCLIP (TEAD, then MEAD-3D images) and evaluate it.
 
     python -m train.expclip fit --config train/configs/expclip_small.yaml
     python -m train.expclip eval --checkpoint checkpoints/expclip-small --data data/tead
     python -m train.expclip fit-image --config train/configs/expclip_image_small.yaml
     python -m train.expclip eval --checkpoint checkpoints/expclip-small --images data/mead3d-synthetic
+    python -m train.expclip eval-photos --checkpoint checkpoints/expclip-small --markdown photos.md
     python -m train.expclip ablate --limit-samples 20000 --epochs 3 --out checkpoints/ablations
     python -m train.expclip gallery --checkpoint checkpoints/expclip-small --out gallery.png
 """
@@ -57,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
                     "train/prompts/face-suite.jsonl): pass rates beside the zero-shot label baseline (and the "
                     "nearest neighbour of --data's training texts)")
     ev.add_argument("--quiet", action="store_true")
+    ep = commands.add_parser("eval-photos", help="labelled real photos: per-photo and per-label agreement of the "
+                             "image path, and text → photo retrieval precision@k (JSON lines)")
+    ep.add_argument("--checkpoint", type=Path, default=None, help="ExpCLIP checkpoint (default: the released one)")
+    ep.add_argument("--folder", type=Path, default=None,
+                    help="labelled photos (default: $EXPCLIP_ASSET_MIRROR/faces, the Yale photos)")
+    ep.add_argument("--method", choices=("auto", "projector", "fit"), default="auto")
+    ep.add_argument("--k", type=int, default=5, help="retrieval depth (default 5)")
+    ep.add_argument("--markdown", type=Path, default=None, help="also write the tables here")
     ab = commands.add_parser("ablate", help="short runs with and without each augmentation, evaluated alike")
     ab.add_argument("--config", type=Path, default=CONFIG_DIR / "expclip_small.yaml")
     ab.add_argument("--out", type=Path, required=True)
@@ -138,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
                 report["images"] = evaluate_checkpoint_images(args.checkpoint, args.images, progress=not args.quiet)
             print(json.dumps(report, indent=2))  # the report itself, for other tools; a person's line on stderr
             print(_eval_summary(report, args.checkpoint), file=sys.stderr)
+        elif args.command == "eval-photos":
+            from train.expclip.photos import evaluate_folder
+
+            evaluate_folder(args.checkpoint, args.folder, args.method, args.k, args.markdown)
         elif args.command == "ablate":
             from train.expclip.ablate import ablate
             from train.expclip.fit import load_fit_config
