@@ -1,11 +1,13 @@
 """ExpCLIP demo (Gradio): text, photos and speech → 52 ARKit blendshapes on the ICT-FaceKit head.
 
-Five tabs, each a thin layer over the library (``expclip``) and the renderer (``render``):
-Text → Expression, Image → Expression, Text → Image retrieval, Speech → Animation and the
-Expression manifold, plus a Model panel. A face number above the tabs (0: the default head) with a
-"Random face" button picks the head that the text, image, speech and manifold tabs render. Every
-action is a named API endpoint (``/text_to_expression``, ``/image_to_expression``, ``/retrieve``,
-``/interpolate``, ``/animate``) that ``gradio_client`` can call.
+Six tabs, each a thin layer over the library (``expclip``) and the renderer (``render``):
+Text → Expression, Image → Expression, Text → Image retrieval, Speech → Animation, Live (the
+visitor's microphone drives the head) and the Expression manifold, plus a Model panel. The text,
+image and speech tabs also show their result on an interactive 3D head (WebGL, ``app_viewer``). A
+face number above the tabs (0: the default head) with a "Random face" button picks the head that
+the text, image, speech, live and manifold tabs show. Every action is a named API endpoint
+(``/text_to_expression``, ``/image_to_expression``, ``/retrieve``, ``/interpolate``, ``/animate``)
+that ``gradio_client`` can call.
 
     python app.py                                   # http://127.0.0.1:7860
     python app.py --host 0.0.0.0 --port 8080 --share --checkpoint checkpoints/expclip-small \
@@ -36,6 +38,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
+import app_viewer
 from demo_data import DemoData, Unavailable
 from head import arkit
 from head.arkit import GROUPS
@@ -378,7 +381,8 @@ class DemoApp:
         files = [str(video)]
         for i, (clip, (name, _)) in enumerate(zip(clips, runs)):
             stem = "animation" if len(runs) == 1 else f"animation-{i + 1}"
-            files += map(str, write_animation(clip.frames, clip.fps, clip.to_json(), csv_path=folder / f"{stem}.csv",
+            payload = clip.to_json() if identity.is_neutral else {**clip.to_json(), "identity": identity.to_json()}
+            files += map(str, write_animation(clip.frames, clip.fps, payload, csv_path=folder / f"{stem}.csv",
                                               json_path=folder / f"{stem}.json", glb_path=folder / f"{stem}.glb",
                                               identity=identity))
         notes = sorted({n for c in clips for n in c.notes})
@@ -481,8 +485,10 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
                         second = gr.Textbox(label="Second prompt", placeholder="surprise", value="")
                         blend = gr.Slider(0, 1, value=0.5, step=0.05, label="Share of the second prompt")
                     go = gr.Button("Make the face", variant="primary")
+                    app_viewer.head_view("text", "The face you make appears here in 3D.")
                 with gr.Column(scale=2):
                     front, side, bars, aus, data, files = _weights_outputs()
+            app_viewer.show_weights(data, "text")
             text_outputs = [front, side, bars, aus, data, files]
             text_inputs = [prompt, intensity, second, blend]
             gr.Examples(TEXT_EXAMPLES, text_inputs, text_outputs, fn=app.text_to_expression,
@@ -502,7 +508,9 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
                     go_image = gr.Button("Read the expression", variant="primary")
                     annotated = gr.Image(label="Face found (box and landmarks)", type="numpy", interactive=False)
                 with gr.Column(scale=2):
+                    app_viewer.head_view("image", "The expression read from the photo appears here in 3D.")
                     head, _, image_bars, image_aus, image_data, image_files = _weights_outputs(with_side=False)
+            app_viewer.show_weights(image_data, "image")
             image_outputs = [annotated, head, image_bars, image_aus, image_data, image_files]
             gr.Examples([[str(app.examples["face"]), 1.0, "auto"]], [photo, image_intensity, method], image_outputs,
                         fn=app.image_to_expression, **cache)
@@ -547,12 +555,14 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
                     go_speech = gr.Button("Animate", variant="primary", interactive=app.animator is not None)
                     gr.Markdown(f"Recordings up to {app.max_audio_seconds:g} s are accepted.")
                 with gr.Column(scale=2):
+                    app_viewer.head_view("speech", "The animation plays here in 3D, with its sound.")
                     video = gr.Video(label="Animation (with sound)", interactive=False)
                     speech_files = gr.File(label="Downloads (mp4, Live Link Face CSV, JSON, GLB)",
                                            file_count="multiple", interactive=False)
                     speech_notes = gr.Markdown()
             speech_inputs = [audio, speech_prompt, style_photo, speech_intensity, timeline, compare, transcript]
             speech_outputs = [video, speech_files, speech_notes]
+            app_viewer.play_files(speech_files, "speech")
             go_speech.click(app.animate, [*speech_inputs, face], speech_outputs, api_name="animate", preprocess=False,
                             concurrency_limit=1)
             if app.animator is not None and app.examples["speech"] is not None:
@@ -561,6 +571,9 @@ def build_demo(app: DemoApp | None = None, cache_examples: bool | str = "lazy", 
                              [speech, "", None, 1.0, "0: calm; 1.5: furious", "", ""],
                              [speech, "", None, 1.0, "", "calm; furious", ""]],
                             speech_inputs, speech_outputs, fn=app.animate, cache_examples=False)
+
+        with gr.Tab("Live"):
+            app_viewer.live_tab(app, face)
 
         with gr.Tab("Expression manifold"):
             with gr.Row():
@@ -625,9 +638,9 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _interrupt)  # stop on SIGTERM as on Ctrl-C
     app = DemoApp(args.checkpoint, args.generator, args.gallery, args.max_audio_seconds, data=DemoData(args.data))
     demo = build_demo(app, cache_examples="lazy" if args.no_cache_examples else True)
-    demo.queue(default_concurrency_limit=2, max_size=64).launch(
-        server_name=args.host, server_port=args.port, share=args.share, max_file_size=args.max_file_size,
-        prevent_thread_lock=True)
+    app_viewer.launch(  # with the 3D head's and the live mode's routes on the same server (/live/...)
+        demo.queue(default_concurrency_limit=2, max_size=64), server_name=args.host, server_port=args.port,
+        share=args.share, max_file_size=args.max_file_size, prevent_thread_lock=True)
     app.prepare_data()
     try:
         demo.block_thread()  # returns on Ctrl-C or SIGTERM, with the server closed

@@ -77,13 +77,19 @@ export async function streamMicrophone(url, viewer, { prompt = "", status = () =
     if (sentAt.length) stats.latencies.push((performance.now() - sentAt[0][1]) / 1000);
     if (stats.latencies.length > 3000) stats.latencies.shift();
   }
-  await new Promise((resolve, reject) => {
-    socket.addEventListener("open", resolve, { once: true });
-    socket.addEventListener("error", reject, { once: true });
-  });
+  const stop = () => { media.getTracks().forEach((t) => t.stop()); context.close(); viewer.stopStream(); };
+  try {
+    await new Promise((resolve, reject) => {
+      socket.addEventListener("open", resolve, { once: true });
+      socket.addEventListener("error", reject, { once: true });
+    });
+  } catch (error) {
+    stop();  // the server is unreachable (the viewer said so): the microphone goes off again
+    throw error;
+  }
   return {
     stats,
     setPrompt: (text, intensity = 1) => viewer.stream && viewer.stream.setPrompt(text, intensity),
-    stop: () => { media.getTracks().forEach((t) => t.stop()); context.close(); viewer.stopStream(); },
+    stop,
   };
 }
