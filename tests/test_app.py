@@ -26,6 +26,7 @@ gr = pytest.importorskip("gradio")
 from gradio_client import Client, handle_file
 
 import app as demo_app
+import app_viewer
 from demo_data import DemoData
 from head import arkit
 
@@ -108,9 +109,9 @@ def served(files, tmp_path_factory, monkeypatch_module):
                            work_dir=files["root"] / "work", index_dir=files["root"] / "indexes", data=data)
     demo = demo_app.build_demo(app, cache_examples=False)
     port = _free_port()
-    demo.queue(default_concurrency_limit=2).launch(server_name="127.0.0.1", server_port=port,
-                                                   max_file_size=demo_app.DEFAULT_MAX_FILE_SIZE,  # as main() serves
-                                                   prevent_thread_lock=True, quiet=True)
+    app_viewer.launch(demo.queue(default_concurrency_limit=2), server_name="127.0.0.1", server_port=port,
+                      max_file_size=demo_app.DEFAULT_MAX_FILE_SIZE,  # as main() serves, with the /live routes
+                      prevent_thread_lock=True, quiet=True)
     try:
         yield app, Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(files["root"] / "client"))
     finally:

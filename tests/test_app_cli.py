@@ -3,6 +3,7 @@ while it is building its demo data) exits cleanly and removes its temporary fold
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ import pytest
 
 pytest.importorskip("gradio")
 from gradio_client import Client
+from websockets.sync.client import connect
 
 from head.correspondence import correspondence_path
 from head.rig import default_rig_path
@@ -62,6 +64,10 @@ def test_python_app_py_serves_and_cleans_up(tmp_path, rig) -> None:
         front, *_ = Client(url, verbose=False, download_files=str(tmp_path / "client")).predict(
             "a proud, beaming smile", 1.0, "", 0.5, api_name="/text_to_expression")
         assert Path(front).stat().st_size > 1000
+        with connect(url.replace("http", "ws") + "live/audio") as live:  # main() mounts the live routes
+            assert json.loads(live.recv())["type"] == "hello"
+        with urllib.request.urlopen(url + "live/static/app_viewer.js", timeout=30) as script:
+            assert b"export function mount" in script.read()  # the 3D head's glue
         assert list(temp.glob("expclip-app-*"))  # its own temp folder, while it runs
         gallery = cache / "demo-data" / "mead3d-synthetic" / "images" / "test"
         while not (gallery.is_dir() and any(gallery.glob("*.jpg"))):  # stop it mid-build, inside MediaPipe
