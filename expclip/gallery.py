@@ -6,13 +6,12 @@
     hits = retrieve("a proud, beaming smile", "~/Photos", load(), load_image_pipeline(), k=8)
     sheet = contact_sheet(hits)                 # (H, W, 3) uint8, each face captioned "#rank score"
 
-Every face photo is read once by the image pipeline (:meth:`ImageToExpression.read`, as the Image tab
-reads it: P_img → D, the fit's left–right difference, the eyelids), its weights embedded into the joint
-space by the expression encoder E, and kept in an index folder, by default ``cache_dir()/galleries/<hash of the folder>-<hash of the checkpoint>``:
+Every face photo is embedded once into the joint space (image encoder → ``P_img``) and kept in an
+index folder, by default ``cache_dir()/galleries/<hash of the folder>-<hash of the checkpoint>``:
 
 * ``embeddings.npy``: float32 ``(N, embed_dim)``, unit rows, row ``i`` ↔ the entry whose ``row`` is ``i``;
 * ``manifest.json``: the gallery folder, encoder name, ``embed_dim``, the checkpoint identity (a hash
-  of the way photos are read and of the image projector's and E's weights, so a retrained model starts a new index), a checksum of the
+  of the image projector's weights, so a retrained projector starts a new index), a checksum of the
   embeddings, and one entry per image file: relative path, size, ``mtime_ns``, face box and row, or
   the one-sentence reason the file was skipped.
 
@@ -49,7 +48,7 @@ if TYPE_CHECKING:
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 MANIFEST, EMBEDDINGS = "manifest.json", "embeddings.npy"
-INDEX_VERSION = 2  # 2: rows are E(weights read); 1 held P_img embeddings
+INDEX_VERSION = 1
 BATCH_SIZE = 32      # faces per call of the image encoder
 SAVE_EVERY_S = 60.0  # during a long run, write what is done at least this often
 
@@ -206,16 +205,10 @@ def _short_hash(text: str) -> str:
 
 
 def checkpoint_identity(image_pipe: ImageToExpression) -> str:
-    """A hash of how photos are read (:data:`expclip.image_pipeline.READING_VERSION`), the image encoder's name and
-    the image projector's and expression encoder's weights (changes when either is retrained)."""
-    from expclip.image_pipeline import READING_VERSION
-
+    """A hash of the image encoder's name and the image projector's weights (changes when it is retrained)."""
     _require_projector(image_pipe)
-    digest = hashlib.sha256(f"{READING_VERSION}:{image_pipe.encoder.name}".encode("utf-8"))
-    model = image_pipe.model
-    state = {**{f"p.{k}": v for k, v in model.image_projector.state_dict().items()},
-             **{f"e.{k}": v for k, v in model.expression_encoder.state_dict().items()}}
-    for key, tensor in sorted(state.items()):
+    digest = hashlib.sha256(image_pipe.encoder.name.encode("utf-8"))
+    for key, tensor in sorted(image_pipe.model.image_projector.state_dict().items()):
         tensor = tensor.detach().cpu().contiguous()
         digest.update(f"{key}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())

@@ -18,8 +18,8 @@ the fit's left–right difference to each paired shape: a wink stays one eye, a 
 
 Whatever the method, the eyelids set how closed each eye is (:mod:`expclip.eyes`), and the fit solves the
 face's own shape with the rig's identity modes (:mod:`expclip.fitting`). :meth:`ImageToExpression.read` is
-the one reading of a face; the Image tab, ``python -m expclip image``, a photo as a speech style and
-gallery retrieval (:meth:`ImageToExpression.embed_faces`: E of the weights read) all go through it.
+the one reading of a face; the Image tab, ``python -m expclip image`` and a photo as a speech style go
+through it; gallery retrieval ranks by P_img's embedding of the same landmarks (:meth:`ImageToExpression.embed_faces`).
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ from expclip.paths import default_checkpoint
 from head import arkit
 
 METHODS = ("auto", "projector", "fit")
-READING_VERSION = 2  # raised whenever the same model reads a photo differently (gallery indexes are then rebuilt)
 
 
 @dataclass
@@ -91,9 +90,8 @@ class ImageToExpression:
     @torch.inference_mode()
     def _project(self, images: Sequence[np.ndarray], faces: Sequence[FaceLandmarks]) -> np.ndarray:
         """P_img → D: weights ``(N, 52)`` (needs ``P_img``)."""
-        features = self.encoder.encode(images, faces).float()
-        device = next(self.model.parameters()).device
-        return self.model.decode(self.model.embed_image(features.to(device))).cpu().numpy()
+        z = self.embed_faces(images, faces)
+        return self.model.decode(z.to(next(self.model.parameters()).device)).cpu().numpy()
 
     def read(self, image: np.ndarray, face: FaceLandmarks, method: str = "auto",
              intensity: float = 1.0) -> ImageResult:
@@ -131,14 +129,13 @@ class ImageToExpression:
 
     @torch.inference_mode()
     def embed_faces(self, images: Sequence[np.ndarray], faces: Sequence[FaceLandmarks]) -> torch.Tensor:
-        """Images and their faces → joint-space embeddings ``(N, embed_dim)``, unit length: the expression encoder
-        E of what :meth:`read` gives (``auto``), so that retrieval ranks the faces the Image tab shows (needs ``P_img``)."""
+        """Images and their faces → joint-space embeddings ``(N, embed_dim)``, unit length: P_img of the same
+        landmarks :meth:`read` uses (gallery retrieval; needs ``P_img``)."""
         if self.model is None:
             raise ValueError("This checkpoint has no image projector; train one with "
                              "`python -m train.expclip fit-image` or use the released checkpoint.")
-        weights = np.stack([self.read(image, face).weights for image, face in zip(images, faces)])
-        device = next(self.model.parameters()).device
-        return self.model.embed_expression(torch.from_numpy(weights).to(device)).cpu()
+        features = self.encoder.encode(images, faces).float()
+        return self.model.embed_image(features.to(next(self.model.parameters()).device)).cpu()
 
 
 def load_image_pipeline(checkpoint: str | Path | None = None, device: str = "cpu",
