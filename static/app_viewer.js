@@ -26,7 +26,7 @@ export function mount(element, kind) {
   };
   view.status = (sentence) => { view.note.textContent = sentence; };
   new IntersectionObserver((entries, observer) => {
-    if (entries.some((e) => e.isIntersecting)) { observer.disconnect(); ready(kind).catch(() => {}); }
+    if (entries.some((e) => e.isIntersecting)) { observer.disconnect(); viewerFor(kind); }
   }).observe(view.canvas);
 }
 
@@ -55,9 +55,13 @@ async function ready(kind, face = null) {
   return view.viewer;
 }
 
+/** ``ready(kind, face)``, or null when the head cannot be shown (the view's status line has said why). */
+const viewerFor = (kind, face) => ready(kind, face).catch(() => null);
+
 export async function showExpression(kind, data) {
   if (!data || !data.blendshapes) return;
-  const viewer = await ready(kind, data.identity?.seed ?? 0);
+  const viewer = await viewerFor(kind, data.identity?.seed ?? 0);
+  if (!viewer) return;
   viewer.sequence = null;
   viewer.setWeights(data.blendshapes);
 }
@@ -74,8 +78,15 @@ export async function playDownloads(kind, files) {
     if (view && view.audio) view.audio.pause();
     return;
   }
-  const clip = await (await fetch(json.url)).json();
-  const viewer = await ready(kind, clip.identity?.seed ?? 0);
+  let clip;
+  try {
+    clip = await (await fetch(json.url)).json();
+  } catch (error) {
+    view.status(`The animation could not be fetched for the 3D view (${error.message || error}).`);
+    return;
+  }
+  const viewer = await viewerFor(kind, clip.identity?.seed ?? 0);
+  if (!viewer) return;
   const audio = view.audio;
   audio.hidden = !video;
   if (!video) { viewer.play(clip.frames, clip.fps); return; }
@@ -93,7 +104,8 @@ export async function playDownloads(kind, files) {
 export async function startLive(prompt, face) {
   const view = views.live;
   stopLive();
-  const viewer = await ready("live", face);
+  const viewer = await viewerFor("live", face);
+  if (!viewer) return;
   try {
     live = await streamMicrophone(new URL("live/audio", ROOT).href, viewer, { prompt, status: view.status });
   } catch {
@@ -114,7 +126,7 @@ export function setLivePrompt(prompt) {
 }
 
 export async function setFace(kind, face) {
-  if (views[kind] && views[kind].viewer) await ready(kind, face);
+  if (views[kind] && views[kind].viewer) await viewerFor(kind, face);
 }
 
 /** The live stream's statistics (frames received, sound → face latencies in seconds), or null when not live. */
