@@ -3,7 +3,7 @@
 The app runs the released ExpCLIP and speech generator (so a prompt visibly changes the face) on a loopback
 port with its ``/live`` routes (``app_viewer.launch``, as ``python app.py`` serves). The browser's fake
 microphone plays an eSpeak NG sentence on a loop. Checked: the text tab's 3D head shows exactly the weights
-of its result (and the chosen face's shape), the speech tab's head follows its clip's sound (paused,
+of its result (and the chosen face's shape), so does the image tab's, the speech tab's head follows its clip's sound (paused,
 scrubbed and playing), the Live tab's head moves with the voice and changes with the prompt, a visitor who
 leaves releases their stream, and a blocked microphone or a dropped connection gets one sentence.
 Frame rates and latencies are printed, not asserted (``benchmarks/bench_live.py`` measures them).
@@ -181,6 +181,17 @@ def test_the_text_tab_shows_its_result_on_the_3d_head(page, served) -> None:
                                 ".slice(0, 300))")
     assert np.abs(np.array(other_shape) - default_shape).max() > 1e-3
     np.testing.assert_allclose(shown(page, "text"), expected, atol=1e-5)  # the same expression on it
+
+
+def test_the_image_tab_shows_the_photo_s_expression_on_the_3d_head(page, served) -> None:
+    app, _ = served
+    panel = open_tab(page, "Image → Expression", "image")
+    photo = app.examples["face"]  # the app's own rendered smile
+    panel.locator("input[type=file]").first.set_input_files(str(photo))
+    panel.get_by_role("button", name="Read the expression").click()
+    page.wait_for_function("Object.values(m.views.image.viewer.weights()).some((v) => v > 0)")
+    expected = as_drawn(app.image.analyse(str(photo), method="auto").weights)
+    np.testing.assert_allclose(shown(page, "image"), expected, atol=1e-5)
 
 
 def test_the_speech_tab_plays_its_clip_in_3d_in_sync_with_the_sound(page, speech) -> None:
