@@ -118,8 +118,8 @@ def head_view(kind: str, note: str) -> gr.HTML:
     css = (f".expclip-canvas {{ height: {HEIGHT_PX}px; border-radius: 8px; overflow: hidden; touch-action: none; }}"
            " .expclip-audio { width: 100%; margin-top: 6px; }"
            " .expclip-status { margin: 4px 0 0; font-size: 0.9em; opacity: 0.8; }")
-    return gr.HTML(html, css_template=css, js_on_load=f"{_module()}.then((m) => m.mount(element, {json.dumps(kind)}));",
-                   elem_id=f"expclip-head-{kind}", label="3D head")
+    mount = f"{_module()}.then((m) => m.mount(element, {json.dumps(kind)}));"
+    return gr.HTML(html, css_template=css, js_on_load=mount, elem_id=f"expclip-head-{kind}", label="3D head")
 
 
 def show_weights(data: gr.JSON, kind: str) -> None:

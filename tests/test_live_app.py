@@ -2,10 +2,11 @@
 
 The app runs the released ExpCLIP and speech generator (so a prompt visibly changes the face) on a loopback
 port with its ``/live`` routes (``app_viewer.launch``, as ``python app.py`` serves). The browser's fake
-microphone plays an eSpeak NG sentence on a loop. Checked: the text tab's 3D head shows exactly the weights
-of its result (and the chosen face's shape), so does the image tab's, the speech tab's head follows its clip's sound (paused,
-scrubbed and playing), the Live tab's head moves with the voice and changes with the prompt, a visitor who
-leaves releases their stream, and a blocked microphone or a dropped connection gets one sentence.
+microphone plays an eSpeak NG sentence on a loop. Checked: the text and image tabs' 3D heads show exactly
+the weights of their result (the text tab's on the chosen face's shape), the speech tab's head follows its
+clip's sound (paused, scrubbed and playing), the Live tab's head moves with the voice and changes with the
+prompt, a visitor who leaves releases their stream, and a blocked microphone, a browser without WebGL or a
+dropped connection gets one sentence while the app goes on.
 Frame rates and latencies are printed, not asserted (``benchmarks/bench_live.py`` measures them).
 """
 
@@ -142,7 +143,8 @@ def next_frames(page, count: int = 2) -> None:
 
 
 def smile(page, view: str = "live") -> float:
-    return page.evaluate(f"(({{mouthSmileLeft: l, mouthSmileRight: r}}) => (l + r) / 2)(m.views.{view}.viewer.weights())")
+    return page.evaluate(f"(({{mouthSmileLeft: l, mouthSmileRight: r}}) => (l + r) / 2)"
+                         f"(m.views.{view}.viewer.weights())")
 
 
 def test_the_routes_on_the_app_server(served) -> None:
