@@ -297,6 +297,8 @@ class ClipMaker:
         """Say ``text`` with a synthesiser and voice drawn from ``rng`` → (voice name, its settings, speech at
         16 kHz with phoneme events). A Piper clip the aligner cannot time is said by eSpeak instead."""
         cfg = self.config
+        if cfg.flite_share == cfg.piper_share == 0:
+            return self._espeak(text, rng)  # no other draws: the same clips as builder version 1
         pick = rng.random()
         factor = float(rng.uniform(1 - cfg.perturbation, 1 + cfg.perturbation))
         # flite and Piper take their speaking rate as a duration stretch (> 1: slower).
@@ -311,12 +313,16 @@ class ClipMaker:
                 return (other_voices.PIPER_VOICE, {**settings, "perturbation": round(factor, 3)},
                         other_voices.perturb(speech, factor).resampled(clips.SAMPLE_RATE))
             except AlignmentError:
-                pass
-        elif pick < cfg.piper_share + cfg.flite_share and self.flite is not None:
+                return self._espeak(text, rng)
+        if pick < cfg.piper_share + cfg.flite_share and self.flite is not None:
             voice = self.flite_voices[int(rng.integers(len(self.flite_voices)))]
             speech = self.flite.synthesize(text, voice, stretch)
             return (f"flite-{voice}", {"stretch": round(stretch, 3), "perturbation": round(factor, 3)},
                     other_voices.perturb(speech, factor).resampled(clips.SAMPLE_RATE))
+        return self._espeak(text, rng)
+
+    def _espeak(self, text: str, rng: np.random.Generator) -> tuple[str, dict, espeak.Speech]:
+        cfg = self.config
         voice = self.voices[int(rng.integers(len(self.voices)))]
         prosody = {"rate": int(rng.integers(cfg.min_rate, cfg.max_rate + 1)), "pitch": int(rng.integers(25, 76)),
                    "pitch_range": int(rng.integers(20, 91)),
