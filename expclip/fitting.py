@@ -150,6 +150,16 @@ class BlendshapeFitter:
         with _threadpools().limit(limits=1, user_api="blas"):
             return self._fit(np.asarray(pixels, np.float64))
 
+    def without_identity(self, pixels: np.ndarray, fitted: FitResult) -> np.ndarray:
+        """Pixel landmarks ``(478, 3)`` with the face's own shape taken out: the offsets of the ``fitted`` identity
+        coefficients (rig centimetres) moved into the image by the fit's pose and subtracted, leaving the rig's mean
+        face making the same expression (the same ``pixels`` when the fit solved no identity)."""
+        pixels = np.asarray(pixels, np.float64)
+        if fitted.identity is None:
+            return pixels
+        offsets = np.tensordot(fitted.identity.astype(np.float64), self.identity_modes, 1)  # (478, 3)
+        return pixels - fitted.scale * offsets @ fitted.rotation.T * PIXELS_TO_RIG_AXES
+
     def _fit(self, pixels: np.ndarray) -> FitResult:
         if pixels.shape != self.neutral.shape:
             raise ValueError(f"Expected landmarks of shape {self.neutral.shape}, got {pixels.shape}.")
