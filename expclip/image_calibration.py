@@ -68,7 +68,8 @@ class ImageCalibration:
         """``auto``'s reading ``(..., 52)``: the projector's weights plus the fit's left–right difference beyond the
         asymmetry dead zone."""
         difference = _asymmetry(fitted)
-        return np.asarray(projected, np.float64) + np.sign(difference) * np.maximum(np.abs(difference) - self.asymmetry, 0)
+        beyond = np.sign(difference) * np.maximum(np.abs(difference) - self.asymmetry, 0.0)
+        return np.asarray(projected, np.float64) + beyond
 
     def floor(self, weights: np.ndarray) -> np.ndarray:
         """``(..., 52)`` weights with each shape's neutral floor taken off and the rest stretched back to [0, 1]."""

@@ -1,4 +1,4 @@
-"""Measure a checkpoint's image calibration on renders and store it beside its weights (:mod:`expclip.image_calibration`).
+"""Measure a checkpoint's image calibration on renders, stored beside its weights (:mod:`expclip.image_calibration`).
 
     python -m train.expclip.image_calibration --checkpoint checkpoints/expclip-small [--data data/mead3d-synthetic]
 
@@ -48,7 +48,8 @@ def calibrate_checkpoint(checkpoint: str | Path, data: str | Path = "data/mead3d
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m train.expclip.image_calibration", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m train.expclip.image_calibration",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", type=Path, required=True, help="ExpCLIP checkpoint with P_img (written into)")
     parser.add_argument("--data", type=Path, default=Path("data/mead3d-synthetic"), help="MEAD-3D-synthetic dataset")
     args = parser.parse_args(argv)
