@@ -16,7 +16,8 @@ package), so the same routes mount into the demo's own server. Routes (the proto
 Server → client, JSON text: first ``{"type": "hello", "names": [52 ARKit names], "fps": 30, "delay_s": …,
 "prompt": …}``, then per frame ``{"type": "frame", "t": seconds, "frame": n, "weights": {name: value ×52}}``;
 ``{"type": "prompt", "prompt": …}`` when the style changes, ``{"type": "error", "message": …}`` for a
-message the server cannot use. Client → server: ``{"prompt": "…", "intensity": 1.0}`` changes the style.
+message the server cannot use. Client → server: ``{"prompt": "…", "intensity": 1.0}`` changes the style, or
+``{"expression": [52 weights], "label": "…"}`` sets it to an expression (a photo's, as the app reads it).
 A client that falls more than :data:`QUEUE_FRAMES` frames behind loses its oldest frames (the frame rate
 drops, the sync does not).
 """
@@ -29,6 +30,7 @@ import json
 import queue
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -37,7 +39,7 @@ import numpy as np
 from expclip.animation import Animator
 from expclip.audio import SAMPLE_RATE, load_speech
 from expclip.streaming import LiveAnimator, LiveFrame, StreamError
-from head.arkit import BLENDSHAPE_NAMES
+from head.arkit import BLENDSHAPE_NAMES, NUM_BLENDSHAPES
 
 CHUNK = 320  # samples a source sends at a time (20 ms)
 QUEUE_FRAMES = 15  # frames a slow client may fall behind before its oldest are dropped (0.5 s)
@@ -63,18 +65,45 @@ def frame_message(frame: LiveFrame) -> str:
                       separators=(",", ":"))
 
 
-def read_request(text: str) -> tuple[str, float]:
-    """A client's ``{"prompt": …, "intensity": …}`` → (prompt, intensity), or :class:`StreamError`."""
+@dataclass(frozen=True)
+class StyleRequest:
+    """What a client asked the style to be: a prompt (with an intensity) or an expression ``(52,)``."""
+
+    label: str
+    intensity: float = 1.0
+    expression: tuple[float, ...] | None = None
+
+    def apply(self, live: LiveAnimator) -> None:
+        if self.expression is None:
+            live.set_prompt(self.label, self.intensity)
+        else:
+            live.set_expression(np.asarray(self.expression, np.float32))
+
+    def message(self) -> str:
+        return json.dumps({"type": "prompt", "prompt": self.label})
+
+
+def read_request(text: str) -> StyleRequest:
+    """A client's ``{"prompt": …, "intensity": …}`` or ``{"expression": […52], "label": …}`` → a
+    :class:`StyleRequest`, or :class:`StreamError`."""
     try:
         request = json.loads(text)
     except json.JSONDecodeError:
         raise StreamError('A text message must be JSON such as {"prompt": "overjoyed"}.') from None
+    if isinstance(request, dict) and "expression" in request:
+        values = request["expression"]
+        if (not isinstance(values, list) or len(values) != NUM_BLENDSHAPES
+                or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in values)):
+            raise StreamError(f"An expression must be a list of {NUM_BLENDSHAPES} weights from 0 to 1.")
+        label = request.get("label", "an expression")
+        return StyleRequest(label if isinstance(label, str) else "an expression", 1.0, tuple(map(float, values)))
     if not isinstance(request, dict) or not isinstance(request.get("prompt"), str):
-        raise StreamError('A text message must carry a prompt string, e.g. {"prompt": "overjoyed"}.')
+        raise StreamError('A text message must carry a prompt string, e.g. {"prompt": "overjoyed"}, or an '
+                          'expression of 52 weights, e.g. {"expression": [0, …]}.')
     intensity = request.get("intensity", 1.0)
     if not isinstance(intensity, (int, float)):
         raise StreamError("The intensity must be a number from 0 to 2.")
-    return request["prompt"], float(intensity)
+    return StyleRequest(request["prompt"], float(intensity))
 
 
 # sources ----------------------------------------------------------------------------------------
@@ -162,10 +191,10 @@ class Broadcast:
             thread, self._thread = self._thread, None
             await asyncio.to_thread(thread.join)
 
-    async def set_prompt(self, prompt: str, intensity: float) -> None:
-        await asyncio.to_thread(self.live.set_prompt, prompt, intensity)
-        self.prompt = prompt
-        self._deliver([json.dumps({"type": "prompt", "prompt": prompt})])
+    async def set_style(self, request: StyleRequest) -> None:
+        await asyncio.to_thread(request.apply, self.live)
+        self.prompt = request.label
+        self._deliver([request.message()])
 
     def _run(self, stop: threading.Event) -> None:
         self.started_at = time.perf_counter()
@@ -238,7 +267,7 @@ def stream_endpoint(broadcast: Broadcast):
             try:
                 while True:
                     try:
-                        await broadcast.set_prompt(*read_request(await websocket.receive_text()))
+                        await broadcast.set_style(read_request(await websocket.receive_text()))
                     except StreamError as error:
                         await websocket.send_text(json.dumps({"type": "error", "message": str(error)}))
             finally:
@@ -278,9 +307,9 @@ def audio_endpoint(animator: Animator, prompt: str = "", **options):
                     arrived.set()
                     continue
                 try:
-                    text, intensity = read_request(message.get("text") or "")
-                    await asyncio.to_thread(live.set_prompt, text, intensity)
-                    await websocket.send_text(json.dumps({"type": "prompt", "prompt": text}))
+                    request = read_request(message.get("text") or "")
+                    await asyncio.to_thread(request.apply, live)
+                    await websocket.send_text(request.message())
                 except StreamError as error:
                     await websocket.send_text(json.dumps({"type": "error", "message": str(error)}))
             closed.append(True)

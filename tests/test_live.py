@@ -132,3 +132,30 @@ def test_a_client_streams_its_own_audio(server, speech_file):
     jaw = np.array([m["weights"]["jawOpen"] for m in frames])
     talking, quiet = jaw[:len(speech) * 30 // 16000 - 10], jaw[len(speech) * 30 // 16000 + 6:]
     assert talking.std() > 0.03 and talking.std() > 3 * quiet.std()
+
+
+def test_an_expression_sets_the_style(server):
+    """A photo's weights (as the app reads a photo) steer a client's frames; bad weights get one sentence."""
+    url, _ = server
+    smile = np.zeros(52)
+    smile[[BLENDSHAPE_NAMES.index("mouthSmileLeft"), BLENDSHAPE_NAMES.index("mouthSmileRight")]] = 0.9
+    quiet = np.zeros(16000, "<i2").tobytes()
+    with connect(url + "/audio") as ws:
+        json.loads(ws.recv(timeout=10))
+
+        def next_not_frame() -> dict:
+            while (message := json.loads(ws.recv(timeout=10)))["type"] == "frame":
+                pass
+            return message
+
+        def smile_after(message: dict) -> float:
+            ws.send(json.dumps(message))
+            assert next_not_frame()["type"] == "prompt"
+            ws.send(quiet)
+            frames = [json.loads(ws.recv(timeout=10)) for _ in range(20)]
+            return float(np.mean([f["weights"]["mouthSmileLeft"] for f in frames[-5:]]))
+
+        neutral = smile_after({"prompt": ""})
+        assert smile_after({"expression": smile.tolist(), "label": "a photo"}) > neutral + 0.2
+        ws.send(json.dumps({"expression": [0.5] * 51}))
+        assert next_not_frame() == {"type": "error", "message": "An expression must be a list of 52 weights from 0 to 1."}
