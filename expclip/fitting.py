@@ -11,7 +11,7 @@ shifted copy of them. The fit alternates:
    per shape, under ``0 <= w <= 1``. The quadratic's matrix never changes (only its linear term follows
    the landmarks), so the unbounded unknowns are eliminated once at construction and each solve is an
    exact active-set box QP over the 52 weights (:func:`box_qp`; SciPy's SLSQP on all unknowns gave the
-   same weights 30 times slower).
+   same weights 17 times slower).
 
 The penalties keep shapes the landmarks barely see (``cheekPuff``, ``mouthRoll*``) and the
 difference between a person's face and the ICT head from turning into spurious expressions.
