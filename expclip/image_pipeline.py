@@ -38,7 +38,7 @@ import torch
 from expclip.checkpoint import load_model, read_config
 from expclip.encoders import create_encoder
 from expclip.encoders.image import FrozenImageEncoder
-from expclip.fitting import FitResult
+from expclip.fitting import FitResult, default_fitter
 from expclip.image_calibration import ImageCalibration, load_calibration
 from expclip.images import ImageInput, load_image
 from expclip.landmarks import FaceLandmarks, shared_detector
@@ -118,7 +118,6 @@ class ImageToExpression:
             raise ValueError("This checkpoint has no image projector; use method 'fit' or train one with "
                              "`python -m train.expclip fit-image`.")
         from expclip.eyes import with_measured_lids
-        from expclip.fitting import default_fitter
 
         fitted = default_fitter().fit(face.points)
         if method == "fit" or (method == "auto" and not self.has_projector):
@@ -143,8 +142,6 @@ class ImageToExpression:
                     fits: Sequence[FitResult] | None = None) -> torch.Tensor:
         """Images and their faces → joint-space embeddings ``(N, embed_dim)``, unit length: P_img of the same
         landmarks :meth:`read` uses, the face's own shape taken out (gallery retrieval; needs ``P_img``)."""
-        from expclip.fitting import default_fitter
-
         if self.model is None:
             raise ValueError("This checkpoint has no image projector; train one with "
                              "`python -m train.expclip fit-image` or use the released checkpoint.")
