@@ -29,3 +29,29 @@ def test_box_qp_finds_the_bounded_minimiser(seed: int) -> None:
         assert np.all(pull[(found == 0) & (upper > 0)] <= 1e-9)
         assert np.all(pull[(found == upper) & (upper > 0)] >= -1e-9)
         assert np.abs(found - reference).max() < 1e-5
+
+
+def test_without_identity_leaves_the_mean_face_making_the_same_expression(rig) -> None:
+    """Landmarks of random ICT faces (the fitter's own model) smiling, scaled and shifted into pixels: taking the
+    fitted identity out brings them, up to pose (which P_img's input normalises away), well toward the mean face's
+    smiling landmarks (the prior c ~ N(0, 1) shrinks the fitted identity, so not all the way)."""
+    from expclip.fitting import BlendshapeFitter
+    from expclip.landmarks import normalise
+    from head import arkit
+    from head.geometry import PIXELS_TO_RIG_AXES
+    from head.identity import sample_identity
+
+    fitter = BlendshapeFitter.for_rig(rig)
+    smile = arkit.from_dict({"mouthSmileLeft": 0.6, "mouthSmileRight": 0.6}).astype(np.float64)
+
+    def pixels(identity: np.ndarray) -> np.ndarray:
+        return 20.0 * fitter._model(smile, identity) * PIXELS_TO_RIG_AXES + [300.0, 250.0, 0.0]
+
+    left = []
+    for seed in (4, 5, 6):
+        coefficients = sample_identity(seed).coefficients.astype(np.float64)
+        face, mean_face = pixels(coefficients), pixels(np.zeros_like(coefficients))
+        taken_out = fitter.without_identity(face, fitter.fit(face))
+        error, before = (np.abs(normalise(x) - normalise(mean_face)).mean() for x in (taken_out, face))
+        left.append(error / before)
+    assert np.mean(left) < 0.5 and max(left) < 0.6, left
