@@ -237,6 +237,16 @@ class DemoApp:
         notes += result.notes
         return annotated, front, bars, aus + "\n\n" + "  \n".join(notes), data, files
 
+    @_friendly
+    def live_photo(self, photo) -> dict:
+        """A face photo as the Live tab's style: its expression JSON ``{"blendshapes": {name: weight}}``, read
+        as the Image tab reads it."""
+        path = self.input_path(photo, "photo")
+        if path is None:
+            raise ValueError("Upload a face photo or take one with the webcam first.")
+        result = self.image.analyse(path, method="auto", name=Path(path).name)
+        return {"blendshapes": arkit.to_dict(result.weights), "notes": result.notes}
+
     # retrieval ---------------------------------------------------------------------------------------
     def retrieval_problem(self) -> str | None:
         if not self.image.has_projector:

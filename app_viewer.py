@@ -10,7 +10,7 @@ this module gives the Gradio pieces that reach it:
   (:func:`launch` does it), so they share port 7860 locally and on Hugging Face Spaces;
 * :func:`head_view` — a ``gr.HTML`` holding one view; :func:`show_weights` and :func:`play_files` feed it
   from outputs the tabs already return (the weights JSON, the downloads), so the API keeps its outputs;
-* :func:`live_tab` — the microphone, a style prompt, Start and Stop.
+* :func:`live_tab` — the microphone, a style prompt or photo, Start and Stop.
 """
 
 from __future__ import annotations
@@ -137,11 +137,15 @@ def live_tab(app: DemoApp, face: gr.Number) -> None:
     if app.animator is None:
         gr.Markdown(f"**Not available.** {app.animator_problem}")
     gr.Markdown("Speak into your microphone and the head moves with your voice, about 0.15 s behind it; the "
-                "style prompt steers the face while you speak (press Enter to change it). Each visitor has "
-                "their own stream; the sound is not stored.")
+                "style prompt steers the face while you speak (press Enter to change it), or a face photo "
+                "does (read as the Image tab reads it). Each visitor has their own stream; the sound is not "
+                "stored.")
     with gr.Row():
         with gr.Column(scale=1):
             prompt = gr.Textbox(label="Live style prompt", placeholder="overjoyed", value="calm")
+            photo = gr.Image(label="…or a face photo as the style", type="filepath", sources=["upload", "webcam"],
+                             height=180)
+            photo_expression = gr.JSON(visible=False)
             with gr.Row():
                 start = gr.Button("Start", variant="primary", interactive=app.animator is not None)
                 stop = gr.Button("Stop")
@@ -150,4 +154,6 @@ def live_tab(app: DemoApp, face: gr.Number) -> None:
     start.click(None, [prompt, face], None, js=_call("startLive"), api_visibility="private")
     stop.click(None, None, None, js=_call("stopLive"), api_visibility="private")
     prompt.submit(None, [prompt], None, js=_call("setLivePrompt"), api_visibility="private")
+    photo.upload(app.live_photo, [photo], [photo_expression], api_visibility="private")
+    photo_expression.change(None, [photo_expression], None, js=_call("setLivePhoto"), api_visibility="private")
     face.change(None, [face], None, js=_call("setFace", "live"), api_visibility="private")

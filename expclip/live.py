@@ -17,7 +17,8 @@ Server → client, JSON text: first ``{"type": "hello", "names": [52 ARKit names
 "prompt": …}``, then per frame ``{"type": "frame", "t": seconds, "frame": n, "weights": {name: value ×52}}``;
 ``{"type": "prompt", "prompt": …}`` when the style changes, ``{"type": "error", "message": …}`` for a
 message the server cannot use. Client → server: ``{"prompt": "…", "intensity": 1.0}`` changes the style, or
-``{"expression": [52 weights], "label": "…"}`` sets it to an expression (a photo's, as the app reads it).
+``{"expression": [52 weights] or {name: weight}, "label": "…"}`` sets it to an expression (a photo's, as the
+app reads it).
 A client that falls more than :data:`QUEUE_FRAMES` frames behind loses its oldest frames (the frame rate
 drops, the sync does not).
 """
@@ -92,9 +93,12 @@ def read_request(text: str) -> StyleRequest:
         raise StreamError('A text message must be JSON such as {"prompt": "overjoyed"}.') from None
     if isinstance(request, dict) and "expression" in request:
         values = request["expression"]
+        if isinstance(values, dict) and set(values) <= set(BLENDSHAPE_NAMES):
+            values = [values.get(name, 0.0) for name in BLENDSHAPE_NAMES]
         if (not isinstance(values, list) or len(values) != NUM_BLENDSHAPES
                 or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in values)):
-            raise StreamError(f"An expression must be a list of {NUM_BLENDSHAPES} weights from 0 to 1.")
+            raise StreamError(f"An expression must be {NUM_BLENDSHAPES} weights from 0 to 1, as a list in the ARKit "
+                              "order or as {name: weight}.")
         label = request.get("label", "an expression")
         return StyleRequest(label if isinstance(label, str) else "an expression", 1.0, tuple(map(float, values)))
     if not isinstance(request, dict) or not isinstance(request.get("prompt"), str):

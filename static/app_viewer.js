@@ -5,6 +5,7 @@
 //   showExpression(kind, data)        an expression's JSON ({blendshapes, identity?}) → the head
 //   playDownloads(kind, files)        the speech tab's downloads → the animation JSON plays with the MP4's sound
 //   startLive(prompt, face) / stopLive() / setLivePrompt(prompt) / setFace(kind, face)
+//   setLivePhoto(data)                a photo's expression JSON ({blendshapes}) → the live style
 //
 // `views[kind].viewer` is the HeadViewer (tests read its weights). URLs are relative to the app's root, which is
 // two folders above this file (/live/static/app_viewer.js), so the page works under any root path.
@@ -14,7 +15,8 @@ import { streamMicrophone } from "./live_microphone.js";
 
 const ROOT = new URL("../../", import.meta.url);
 export const views = {};
-let live = null; // the Live tab's microphone stream: {stats, setPrompt, stop}
+let live = null; // the Live tab's microphone stream: {stats, setPrompt, setExpression, stop}
+let livePhoto = null; // the Live tab photo's weights ({name: weight}), the style while it is set
 
 /** Register the view in ``element``; its head loads when it first becomes visible. */
 export function mount(element, kind) {
@@ -111,6 +113,7 @@ export async function startLive(prompt, face) {
   } catch {
     return;  // streamMicrophone said why in the status line
   }
+  if (livePhoto) live.setExpression(livePhoto, "the photo");
   view.status("Live: speak and the head follows your voice.");
 }
 
@@ -122,7 +125,14 @@ export function stopLive() {
 }
 
 export function setLivePrompt(prompt) {
+  livePhoto = null;
   if (live) live.setPrompt(prompt);
+}
+
+/** The Live tab's photo was read: its expression becomes the style (now, or when the stream starts). */
+export function setLivePhoto(data) {
+  livePhoto = data && data.blendshapes ? data.blendshapes : null;
+  if (live && livePhoto) live.setExpression(livePhoto, "the photo");
 }
 
 export async function setFace(kind, face) {

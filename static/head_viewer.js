@@ -148,7 +148,8 @@ export class HeadViewer {
     return s.paused ? s.at : performance.now() / 1000 - s.start;
   }
 
-  /** Follow a live stream at ``url`` (ws://… or a path on this server). Returns ``{setPrompt, close}``. */
+  /** Follow a live stream at ``url`` (ws://… or a path on this server). Returns ``{setPrompt, setExpression, close}``
+   *  (an expression: ``{name: weight}`` of the ARKit names or 52 numbers in their order). */
   follow(url, { onFrame = () => {}, onMessage = () => {} } = {}) {
     this.sequence = null;
     this.stopStream();
@@ -156,6 +157,8 @@ export class HeadViewer {
     const stream = this.stream = { socket, names: null, frames: 0,
       setPrompt: (prompt, intensity = 1) => socket.readyState === WebSocket.OPEN
         && socket.send(JSON.stringify({ prompt, intensity })),
+      setExpression: (weights, label = "an expression") => socket.readyState === WebSocket.OPEN
+        && socket.send(JSON.stringify({ expression: weights, label })),
       close: () => socket.close() };
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);

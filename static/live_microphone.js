@@ -2,7 +2,7 @@
 //
 //   import { streamMicrophone } from "/static/live_microphone.js";
 //   const live = await streamMicrophone("/audio", viewer, { prompt: "calm", status: (s) => note.textContent = s });
-//   live.setPrompt("overjoyed");   live.stop();   live.stats   // {frames, latencies (s): sound → face}
+//   live.setPrompt("overjoyed");   live.setExpression({mouthSmileLeft: 0.8, …}, "a photo");   live.stop();   live.stats   // {frames, latencies (s): sound → face}
 //
 // The sound is resampled to 16 kHz by the AudioContext, cut into 20 ms pieces by an AudioWorklet and sent
 // as int16 little-endian samples; the frames that come back are shown as they arrive.
@@ -90,6 +90,7 @@ export async function streamMicrophone(url, viewer, { prompt = "", status = () =
   return {
     stats,
     setPrompt: (text, intensity = 1) => viewer.stream && viewer.stream.setPrompt(text, intensity),
+    setExpression: (weights, label) => viewer.stream && viewer.stream.setExpression(weights, label),
     stop,
   };
 }

@@ -157,5 +157,8 @@ def test_an_expression_sets_the_style(server):
 
         neutral = smile_after({"prompt": ""})
         assert smile_after({"expression": smile.tolist(), "label": "a photo"}) > neutral + 0.2
+        assert smile_after({"prompt": ""}) < neutral + 0.1
+        assert smile_after({"expression": {"mouthSmileLeft": 0.9, "mouthSmileRight": 0.9}}) > neutral + 0.2
         ws.send(json.dumps({"expression": [0.5] * 51}))
-        assert next_not_frame() == {"type": "error", "message": "An expression must be a list of 52 weights from 0 to 1."}
+        assert next_not_frame() == {"type": "error", "message": "An expression must be 52 weights from 0 to 1, as a "
+                                                                "list in the ARKit order or as {name: weight}."}

@@ -246,7 +246,7 @@ def record_jaw(page, seconds: float) -> dict:
     })""", seconds * 1000)
 
 
-def test_the_live_tab_follows_the_microphone_and_the_prompt(page) -> None:
+def test_the_live_tab_follows_the_microphone_the_prompt_and_a_photo(page, served) -> None:
     before = live_animators()
     panel = open_tab(page, "Live", "live")
     panel.get_by_label("Live style prompt", exact=True).fill("calm")
@@ -262,6 +262,16 @@ def test_the_live_tab_follows_the_microphone_and_the_prompt(page) -> None:
     prompt.press("Enter")  # while speaking
     page.wait_for_function(f"(({{mouthSmileLeft: l, mouthSmileRight: r}}) => (l + r) / 2)"
                            f"(m.views.live.viewer.weights()) > {calm + 0.2}", timeout=10_000)
+    joyful = smile(page)
+    prompt.fill("deeply sad")
+    prompt.press("Enter")
+    page.wait_for_function(f"(({{mouthSmileLeft: l, mouthSmileRight: r}}) => (l + r) / 2)"
+                           f"(m.views.live.viewer.weights()) < {joyful - 0.2}", timeout=10_000)
+    sad = smile(page)
+    app, _ = served  # a photo as the style: the app's own rendered smile, read as the Image tab reads it
+    panel.locator("input[type=file]").first.set_input_files(str(app.examples["face"]))
+    page.wait_for_function(f"(({{mouthSmileLeft: l, mouthSmileRight: r}}) => (l + r) / 2)"
+                           f"(m.views.live.viewer.weights()) > {sad + 0.2}", timeout=40_000)
     latencies = np.array(page.evaluate("m.liveStats().latencies"))
     print(f"\nlive tab in headless chromium: {recorded['frames'] / 2:.1f} frames/s received, "
           f"{recorded['drawn'] / 2:.1f} drawn/s; sound → face p50 {np.percentile(latencies, 50) * 1000:.0f} ms, "
