@@ -121,7 +121,8 @@ def shoot(url: str, app, out: Path, chromium: str, work: Path, *, width: int, su
     saved: list[Path] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+                                             args=["--no-sandbox", "--disable-dev-shm-usage", "--use-angle=swiftshader",
+                                                   "--enable-unsafe-swiftshader"])  # WebGL for the 3D views
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.set_default_timeout(TIMEOUT_MS)
         page.goto(url)
@@ -215,13 +216,14 @@ def main(argv: list[str] | None = None) -> None:
     except ImportError:
         raise SystemExit("Playwright is not installed; `pip install -r requirements-dev.txt`.") from None
     import app as demo_app
+    import app_viewer
 
     started = time.perf_counter()
     app = demo_app.DemoApp(args.checkpoint, args.generator, args.gallery)
     demo = demo_app.build_demo(app, cache_examples=False)
     port = _free_port()
-    demo.queue(default_concurrency_limit=2).launch(server_name="127.0.0.1", server_port=port,
-                                                   prevent_thread_lock=True, quiet=True)
+    app_viewer.launch(demo.queue(default_concurrency_limit=2), server_name="127.0.0.1", server_port=port,
+                      prevent_thread_lock=True, quiet=True)  # with the 3D views' routes (/live/...)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.raw is not None:
         args.raw.mkdir(parents=True, exist_ok=True)
