@@ -40,6 +40,7 @@ import pandas as pd
 
 import app_viewer
 from demo_data import DemoData, Unavailable
+from expclip.face_cues import no_cue_note
 from head import arkit
 from head.arkit import GROUPS
 from head.identity import Identity, parse_identity, random_seed
@@ -216,7 +217,11 @@ class DemoApp:
         extra = {"prompt": prompt, "intensity": float(intensity)}
         if (second_prompt or "").strip():
             extra.update(second_prompt=second_prompt, blend=float(blend))
-        yield from self.expression_outputs(weights, prompt, extra, identity=identity)
+        note = no_cue_note(f"{prompt} {second_prompt or ''}", weights)
+        if note:
+            extra["note"] = note
+        for front, side, bars, aus, data, files in self.expression_outputs(weights, prompt, extra, identity=identity):
+            yield front, side, bars, f"{note}\n\n{aus}" if note else aus, data, files
 
     # image → expression ------------------------------------------------------------------------------
     @_friendly

@@ -142,6 +142,13 @@ def _text(args: argparse.Namespace) -> None:
     for i in sorted(cut):
         print(f"note: prompt {i + 1} was longer than the text encoder's {pipe.encoder.max_tokens}-token limit; "
               "its end was cut.", file=sys.stderr)
+    if args.blend is None:
+        from expclip.face_cues import no_cue_note
+
+        for i, (result, w) in enumerate(zip(results, weights)):
+            if note := no_cue_note(result["prompt"], w):
+                result["note"] = note
+                print(f"note: prompt {i + 1}: {note}", file=sys.stderr)
     payload = results[0] if len(results) == 1 else results
     if args.json:
         from render.exports import write_json
