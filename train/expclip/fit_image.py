@@ -127,6 +127,9 @@ def fit_image(config: FitImageConfig, progress: bool = True) -> dict:
     training = {**base_config.get("training", {}), "image": config_to_dict(config),
                 "image_encoder_weights": config.image_encoder_weights}
     save_checkpoint(out, model, all_metrics, training)
+    from train.expclip.image_calibration import calibrate_checkpoint
+
+    calibrate_checkpoint(out, config.data, progress=progress)  # the new P_img's neutral floors, beside it
     return metrics
 
 
