@@ -9,13 +9,18 @@
 //   stream.setPrompt("overjoyed");
 //
 // three.js comes from ./vendor/three.min.js, built from the npm package pinned in tests/js (make vendor).
+//
+// Drawing cost: the morph targets are applied here on the CPU, each weight above zero over only the vertices
+// it moves (three.js's shader would loop over all 52 targets for every vertex, whatever their weights), and a
+// software WebGL (SwiftShader, llvmpipe: no GPU) draws without antialiasing at SOFTWARE_PIXEL_RATIO.
 
 import {
   AmbientLight, Box3, Color, DirectionalLight, PerspectiveCamera, Scene, SRGBColorSpace, Vector3, WebGLRenderer,
   GLTFLoader, OrbitControls,
 } from "./vendor/three.min.js";
 
-const INVISIBLE = 0.005; // weights below this move nothing one can see; at 0 the shader skips their target
+const INVISIBLE = 0.005; // weights below this move nothing one can see; at 0 their target costs nothing
+const SOFTWARE_PIXEL_RATIO = 0.5; // canvas pixels per CSS pixel where the CPU draws (a GPU: up to 2)
 
 export class HeadViewer {
   /** A canvas filling ``container`` (an element with a size); ``status(sentence)`` hears every problem. */
@@ -27,14 +32,17 @@ export class HeadViewer {
     this.sequence = null;   // { frames: Float32Array[], fps, audio, start, paused, at }
     this.drawn = 0;         // frames drawn so far
     this.dirty = true;      // something changed since the last frame drawn
+    this.morphs = [];       // per mesh: its morph targets, applied by pose()
+    this.posed = true;      // the vertices follow the weights (false: setWeights changed them since)
+    this.software = softwareWebGL();
     try {
-      this.renderer = new WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+      this.renderer = new WebGLRenderer({ antialias: !this.software, preserveDrawingBuffer: true });
     } catch (error) {
       this.status("This browser cannot show the 3D head (WebGL is unavailable); the rendered images still work.");
       throw error;
     }
     this.renderer.outputColorSpace = SRGBColorSpace;
-    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, 2));
+    this.renderer.setPixelRatio(this.software ? SOFTWARE_PIXEL_RATIO : Math.min(window.devicePixelRatio || 1, 2));
     container.appendChild(this.renderer.domElement);
     this.scene = new Scene();
     this.scene.background = new Color(background);
@@ -67,10 +75,12 @@ export class HeadViewer {
     this.scene.add(this.model);
     this.meshes = [];
     this.model.traverse((node) => { if (node.morphTargetDictionary) this.meshes.push(node); });
+    this.morphs = this.meshes.map(cpuMorphs);
     const dictionary = this.meshes.length ? this.meshes[0].morphTargetDictionary : {};
     this.names = Object.keys(dictionary).sort((a, b) => dictionary[a] - dictionary[b]);
     this.frame(new Box3().setFromObject(this.model));
     this.dirty = true;
+    this.posed = false;
     return this;
   }
 
@@ -112,6 +122,30 @@ export class HeadViewer {
       }
     }
     this.dirty = true;
+    this.posed = false;
+  }
+
+  /** Move the vertices (positions and normals) to the weights now: rest + Σ weight × target. */
+  pose() {
+    this.meshes.forEach((mesh, m) => {
+      const influences = mesh.morphTargetInfluences;
+      for (const { attribute, rest, targets } of this.morphs[m]) {
+        const out = attribute.array;
+        out.set(rest);
+        targets.forEach(({ offsets, values }, k) => {
+          const w = influences[k];
+          if (!w) return;
+          for (let j = 0, v = 0; j < offsets.length; j++, v += 3) {
+            const o = offsets[j];
+            out[o] += w * values[v];
+            out[o + 1] += w * values[v + 1];
+            out[o + 2] += w * values[v + 2];
+          }
+        });
+        attribute.needsUpdate = true;
+      }
+    });
+    this.posed = true;
   }
 
   /** The influences now, ``{name: value}`` (of the first morphing mesh). */
@@ -193,9 +227,44 @@ export class HeadViewer {
     this.controls.update();  // damping: it reports a change while the view still glides
     if (!this.dirty) return;
     this.dirty = false;
+    if (!this.posed) this.pose();  // once per drawn frame, with the latest weights only
     this.renderer.render(this.scene, this.camera);
     this.drawn += 1;
   }
+}
+
+/** The morph targets of ``mesh``'s geometry taken out of three.js's hands (its shader then has none), as
+ * ``[{attribute, rest, targets: [{offsets, values}]}]`` per morphed attribute (position, normal): per target the
+ * array offsets of the vertices it moves and their offsets. The bounds stay those GLTFLoader gave, which
+ * include the targets. */
+function cpuMorphs(mesh) {
+  const geometry = mesh.geometry;
+  const morphs = Object.entries(geometry.morphAttributes).map(([name, targets]) => {
+    const attribute = geometry.attributes[name];
+    return { attribute, rest: attribute.array.slice(), targets: targets.map(({ array }) => {
+      const offsets = [];
+      for (let o = 0; o < array.length; o += 3) if (array[o] || array[o + 1] || array[o + 2]) offsets.push(o);
+      const values = new Float32Array(offsets.length * 3);
+      offsets.forEach((o, j) => values.set(array.subarray(o, o + 3), j * 3));
+      return { offsets: Uint32Array.from(offsets), values };
+    }) };
+  });
+  geometry.morphAttributes = {};
+  return morphs;
+}
+
+let software = null;
+
+/** Whether this browser's WebGL is drawn by the CPU (asked once, of a throwaway context). */
+function softwareWebGL() {
+  if (software === null) {
+    const gl = document.createElement("canvas").getContext("webgl2");
+    const info = gl && gl.getExtension("WEBGL_debug_renderer_info");
+    const name = gl ? String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER)) : "";
+    if (gl) gl.getExtension("WEBGL_lose_context")?.loseContext();
+    software = /swiftshader|llvmpipe|lavapipe|softpipe|software/i.test(name);
+  }
+  return software;
 }
 
 /** ``ws://…`` as it is, or a path resolved against this page's server (ws:, or wss: on https pages). */

@@ -126,6 +126,33 @@ def test_weights_move_the_morph_targets(open_viewer):
     assert set(page.evaluate("viewer.weights()").values()) == {0.25}
 
 
+def test_the_vertices_are_the_glb_targets_blended_on_the_cpu(open_viewer):
+    """The viewer blends the targets itself (three.js's shader has none left): rest + Σ weight × target."""
+    from head.rig import load_rig
+    from render.gltf import METRES_PER_RIG_UNIT, MIN_OFFSET_CM, primitive_vertex_ids
+
+    page = open_viewer()
+    assert page.evaluate("viewer.meshes.every(m => Object.keys(m.geometry.morphAttributes).length === 0)")
+    rig, ids = load_rig(), primitive_vertex_ids()[0]
+    weights = {"jawOpen": 0.8, "mouthSmileLeft": 0.5}
+    page.evaluate(f"viewer.setWeights({json.dumps(weights)})")
+    next_frames(page)
+    drawn = np.array(page.evaluate("Array.from(viewer.meshes[0].geometry.attributes.position.array)")).reshape(-1, 3)
+    expected = rig.neutral[ids] + sum(w * rig.deltas[BLENDSHAPE_NAMES.index(n), ids] for n, w in weights.items())
+    np.testing.assert_allclose(drawn, expected * METRES_PER_RIG_UNIT, atol=2 * MIN_OFFSET_CM * METRES_PER_RIG_UNIT)
+    page.evaluate("viewer.setWeights({jawOpen: 0, mouthSmileLeft: 0})")
+    next_frames(page)
+    rest = np.array(page.evaluate("Array.from(viewer.meshes[0].geometry.attributes.position.array)")).reshape(-1, 3)
+    np.testing.assert_allclose(rest, rig.neutral[ids] * METRES_PER_RIG_UNIT, atol=1e-7)
+
+
+def test_swiftshader_draws_without_antialiasing_at_half_resolution(open_viewer):
+    page = open_viewer()
+    assert page.evaluate("viewer.software") is True  # SwiftShader: WebGL on the CPU
+    assert page.evaluate("viewer.renderer.getContext().getContextAttributes().antialias") is False
+    assert page.evaluate("[viewer.renderer.domElement.width, viewer.container.clientWidth]") == [320, 640]
+
+
 def test_a_sequence_plays_in_sync_with_its_audio(open_viewer, speech):
     page = open_viewer()
     frames = [[0.0] * 52 for _ in range(60)]
