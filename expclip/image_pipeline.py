@@ -106,10 +106,7 @@ class ImageToExpression:
         z = self.embed_faces(images, faces, fits)
         return self.model.decode(z.to(next(self.model.parameters()).device)).cpu().numpy()
 
-    def read(self, image: np.ndarray, face: FaceLandmarks, method: str = "auto",
-             intensity: float = 1.0) -> ImageResult:
-        """An RGB image ``(H, W, 3)`` and its face → :class:`ImageResult` (``method`` and ``intensity`` as in
-        :meth:`analyse`)."""
+    def _check(self, method: str, intensity: float) -> None:
         if method not in METHODS:
             raise ValueError(f"Unknown method {method!r}; choose one of {', '.join(METHODS)}.")
         if not 0.0 <= intensity <= 2.0:
@@ -117,6 +114,12 @@ class ImageToExpression:
         if method == "projector" and not self.has_projector:
             raise ValueError("This checkpoint has no image projector; use method 'fit' or train one with "
                              "`python -m train.expclip fit-image`.")
+
+    def read(self, image: np.ndarray, face: FaceLandmarks, method: str = "auto",
+             intensity: float = 1.0) -> ImageResult:
+        """An RGB image ``(H, W, 3)`` and its face → :class:`ImageResult` (``method`` and ``intensity`` as in
+        :meth:`analyse`)."""
+        self._check(method, intensity)
         from expclip.eyes import with_measured_lids
 
         fitted = default_fitter().fit(face.points)
@@ -134,6 +137,7 @@ class ImageToExpression:
     def analyse(self, source: ImageInput, method: str = "auto", intensity: float = 1.0,
                 name: str | None = None) -> ImageResult:
         """One image → :class:`ImageResult`; ``intensity`` (0–2) scales the change from neutral."""
+        self._check(method, intensity)  # before the photo is read: the request itself may be what is wrong
         image, face = self.detect(source, name)
         return self.read(image, face, method, intensity)
 
