@@ -63,6 +63,14 @@ class IntensityWords:
     suffixes: tuple[str, ...]
     scale: tuple[float, float] = (1.0, 1.0)
     floor: tuple[float, float] = (0.0, 0.0)
+    also_read: tuple[str, ...] = ()  # words a prompt is read for (expclip.strength_words) that the builder does not write
+    not_read: tuple[str, ...] = ()  # the builder's words a prompt is not read for: they often mean something else
+
+    @property
+    def read_words(self) -> tuple[str, ...]:
+        """The words and phrases that put a prompt in this band, longest first (suffixes without their comma)."""
+        words = {w.lstrip(", ").strip() for w in (*self.adverbs, *self.adjectives, *self.suffixes, *self.also_read)}
+        return tuple(sorted(words - set(self.not_read), key=lambda w: (-len(w), w)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,6 +172,7 @@ def _intensity(data: object, where: str) -> dict[str, IntensityWords]:
             raise FaceActionError(f"{where} intensity {band}: expected a mapping.")
         here = f"{where} intensity {band}"
         words = {k: _strings(entry, k, here, minimum=3) for k in ("adverbs", "adjectives", "suffixes")}
+        words.update({k: _strings(entry, k, here) for k in ("also_read", "not_read")})
         extra = {"scale": _range(entry, "scale", here)} if band == "low" else {"floor": _range(entry, "floor", here)}
         bands[band] = IntensityWords(band, **words, **extra)
     bands["plain"] = IntensityWords("plain", (), (), (), scale=PLAIN_SCALE)

@@ -5,6 +5,9 @@
     weights = pipe.weights(["a proud, beaming smile", "poker face"])     # (2, 52) in [0, 1]
     mixed = pipe.blend({"joy": 0.7, "surprise": 0.3})                    # (52,)
     pipe.explain(weights[0])                       # likely AUs: {"12": 0.8, "6": 0.5, ...}
+
+Each prompt is read first (:mod:`expclip.prompt_reading`): the model sees it without its strength words and,
+when it names only the right side, with its sides swapped; the decoded face is then scaled and mirrored back.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ from expclip.checkpoint import load_model, read_config
 from expclip.encoders import FrozenTextEncoder, PromptError, check_prompts, create_encoder
 from expclip.model import ExpCLIP
 from expclip.paths import default_checkpoint
+from expclip.prompt_reading import PromptReading, read_prompt
+from expclip.side_words import named_sides
+from expclip.strength_words import strengthen
+from head.arkit import mirror
 
 
 class TextToExpression:
@@ -37,23 +44,29 @@ class TextToExpression:
         """Indices of the prompts of the latest call that were cut to the encoder's token limit."""
         return self.encoder.last_truncated
 
+    @staticmethod
+    def read(prompts: str | Sequence[str]) -> list[PromptReading]:
+        """How each prompt is read (:func:`expclip.prompt_reading.read_prompt`), after checking them."""
+        return [read_prompt(p) for p in check_prompts(prompts)]
+
     @torch.inference_mode()
     def embed(self, prompts: str | Sequence[str]) -> torch.Tensor:
-        """Prompts → joint-space embeddings (N, embed_dim), unit length."""
-        features = self.encoder.encode(check_prompts(prompts))
+        """Prompts → joint-space embeddings (N, embed_dim), unit length, of each prompt as the model reads it
+        (strength words left out, a right-sided prompt as its left twin)."""
+        features = self.encoder.encode([r.text for r in self.read(prompts)])
         return self.model.embed_text(features.to(next(self.model.parameters()).device))
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, intensity: float = 1.0) -> np.ndarray:
         """Embeddings (N, embed_dim) → weights (N, 52); ``intensity`` scales the change from neutral."""
-        if not 0.0 <= intensity <= 2.0:
-            raise ValueError(f"Intensity {intensity} is outside 0–2 (1 is the model's own strength).")
-        weights = self.model.decode(z).float().cpu().numpy() * intensity
-        return np.clip(weights, 0.0, 1.0).astype(np.float32)
+        return _scaled(self.model.decode(z).float().cpu().numpy(), intensity)
 
     def weights(self, prompts: str | Sequence[str], intensity: float = 1.0) -> np.ndarray:
         """Prompts → (N, 52) weights in [0, 1] (N = 1 for a single string)."""
-        return self.decode(self.embed(prompts), intensity)
+        _check_intensity(intensity)
+        readings = self.read(prompts)
+        faces = self.decode(self.embed([r.prompt for r in readings]))
+        return _scaled(np.stack([r.face(face) for r, face in zip(readings, faces)]), intensity)
 
     def blend(self, weighted: Mapping[str, float] | Sequence[tuple[str, float]], intensity: float = 1.0) -> np.ndarray:
         """A weighted mix of prompts, e.g. ``{"joy": 0.7, "surprise": 0.3}``, mixed in the joint space → (52,)."""
@@ -64,9 +77,20 @@ class TextToExpression:
         mix = torch.tensor([float(w) for _, w in items])
         if (mix < 0).any() or mix.sum() <= 0:
             raise ValueError("Blend weights must be non-negative and not all zero.")
+        _check_intensity(intensity)
+        readings = self.read(prompts)
         z_all = self.embed(prompts)
         z = (z_all * (mix / mix.sum()).unsqueeze(1).to(z_all.device)).sum(0, keepdim=True)
-        return self.decode(torch.nn.functional.normalize(z, dim=-1), intensity)[0]
+        face = self.decode(torch.nn.functional.normalize(z, dim=-1))[0]
+        bands = {r.band for r in readings}
+        if len(bands) == 1:  # one strength for all of them ("slightly happy" + "slightly surprised")
+            face = strengthen(face, bands.pop())
+        # The decoded face leans left; mirror it when more of the mix names the right than the left.
+        right = sum(float(w) for r, (_, w) in zip(readings, items) if r.mirrored)
+        left = sum(float(w) for r, (_, w) in zip(readings, items) if not r.mirrored and "L" in named_sides(r.prompt))
+        if right > left:
+            face = mirror(face)
+        return _scaled(face, intensity)
 
     def mix(self, prompt: str, second: str = "", share: float = 0.5, intensity: float = 1.0) -> np.ndarray:
         """``prompt`` with ``share`` of ``second`` mixed in → (52,): 0 (or no second prompt) is ``prompt`` alone, 1 ``second`` alone."""
@@ -85,6 +109,17 @@ class TextToExpression:
     def explain(weights: np.ndarray) -> dict[str, float]:
         """Likely Action Units behind (52,) weights, strongest first (see :func:`expclip.facs.explain`)."""
         return facs.explain(weights)
+
+
+def _check_intensity(intensity: float) -> None:
+    if not 0.0 <= intensity <= 2.0:
+        raise ValueError(f"Intensity {intensity} is outside 0–2 (1 is the model's own strength).")
+
+
+def _scaled(weights: np.ndarray, intensity: float = 1.0) -> np.ndarray:
+    """Weights (..., 52) times ``intensity`` (0–2), clipped to [0, 1]."""
+    _check_intensity(intensity)
+    return np.clip(np.asarray(weights) * intensity, 0.0, 1.0).astype(np.float32)
 
 
 def load(checkpoint: str | Path | None = None, device: str = "cpu", text_encoder_weights: str | None = None) -> TextToExpression:

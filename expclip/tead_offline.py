@@ -41,8 +41,9 @@ from expclip.tead import TeadSample, read_meta, split_by_seed, write_tead
 from expclip.configs import config_to_dict
 
 # Bumped whenever the same config and seed give different samples: 2 added face-action and no-face samples,
-# explicit strength, AU8/31/33/35/38/66 and stronger AU25/26, left as the default side.
-BUILDER_VERSION = 2
+# explicit strength, AU8/31/33/35/38/66 and stronger AU25/26, left as the default side; 3 added transcripts that
+# are an interjection alone ("eww!"), so that short exclamations are not learnt as the no-face nonsense strings.
+BUILDER_VERSION = 3
 ACTION_MODES = ("action", "action+emotion", "action+action", "au-codes")  # the kinds of face-action samples
 KINDS = ("emotion", *ACTION_MODES, "no-face")
 
@@ -104,6 +105,8 @@ LOOK_TAILS = ("me rn: {look}", "me right now: {look}", "literally {look}", "({lo
 LOOK_ALONE = ("{Look}", "me rn: {look}", "literally {look}", "{Look}, {adv} {adj}", "{Core}, {look}",
               "me rn: {look}, {adv} {adj}")  # half without an emotion word, so that the look itself is learnt
 LOOK_ALONE_SHARE = 0.4  # of transcripts with a look: the look (and sometimes the feeling) only, no event
+INTERJECTION_ALONE = ("{i}", "{I}!", "{i}!!", "{I}...", "{i} {i}", "{I}.")
+INTERJECTION_ALONE_SHARE = 0.04  # of visible emotion transcripts: the main emotion's interjection alone
 NEUTRAL_LOOKS = (", {look}", ". {Look}", " ({look})", ", me rn: {look}")
 NEUTRAL_TAILS = ("", "", " anyway", " nothing special", " just a normal day", " that's about it",
                  " moving on", " same as usual", " so that's done", " ok", " on to the next thing")
@@ -235,6 +238,7 @@ class OfflineAnnotator:
         self.kind_rng = np.random.default_rng([config.seed, 2])
         self.action_rng = np.random.default_rng([config.seed, 3])
         self.strength_rng = np.random.default_rng([config.seed, 4])
+        self.interjection_rng = np.random.default_rng([config.seed, 5])
         self._plain_faces = {e.name: facs.aus_to_blendshapes(e.prototypes[0]) for e in self.emotional}
         self._scalable = tuple(a for a in self.actions.actions if a.scalable)
         weights = np.array([a.weight for a in self._scalable])
@@ -396,6 +400,10 @@ class OfflineAnnotator:
         if look and self.look_rng.random() < LOOK_ALONE_SHARE:  # the look, sometimes the feeling, no event
             text = self._pick(LOOK_ALONE, self.look_rng).format(look=look, Look=_capitalise(look), adv=adv, adj=adj,
                                                                 core=core, Core=_capitalise(core))
+        if primary.interjections and strength >= 0.45 and self.interjection_rng.random() < INTERJECTION_ALONE_SHARE:
+            interjection = self._pick(primary.interjections, self.interjection_rng)
+            return self._pick(INTERJECTION_ALONE, self.interjection_rng).format(i=interjection,
+                                                                               I=_capitalise(interjection))
         tail = look if look and look not in text else None  # a look the sentence left out ends the post
         text = _capitalise(text) if self.rng.random() < 0.8 else text.lower()
         text += self._pick(ENDINGS[primary.valence])

@@ -15,10 +15,11 @@ import yaml
 
 from expclip import facs
 from expclip.encoders import PromptError
+from expclip.face_actions import load_face_actions
 from expclip.pipeline import load
 from expclip.tead import TeadSample
 from head import arkit
-from train.expclip.data import au_name_text, build_text_table, sample_looks
+from train.expclip.data import FeaturePairs, au_name_text, build_text_table, sample_looks
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,6 +59,22 @@ def test_the_look_source_adds_the_look_alone_as_a_training_text() -> None:
         ["So angry, face like thunder.", "A man explains that it rained.", "face like thunder"],
         ["So angry.", "A man explains that it rained."]]
     assert build_text_table(samples, ("look",)).counts.tolist() == [1, 1]  # no look: the transcript
+
+
+def test_right_sided_texts_are_learnt_swapped_with_the_face_mirrored() -> None:
+    kb = load_face_actions()
+    right = _sample("winking my right eye", "A man explains that he winks.")
+    right.blendshapes = kb["wink_right"].face.copy()
+    plain = _sample("a cheeky wink", "A man explains that he winks.")
+    plain.blendshapes = kb["wink_right"].face.copy()
+    table = build_text_table([right, plain], ("transcript", "situation"))
+    texts = [[table.texts[r] for r in row[:n]] for row, n in zip(table.rows, table.counts)]
+    assert texts == [["winking my left eye", "A man explains that he winks."], ["a cheeky wink", "A man explains that he winks."]]
+    assert table.mirrored[:, :2].all()  # the side-free texts of a right-sided face are learnt on the left too
+    pairs = FeaturePairs(np.eye(len(table.texts), dtype=np.float32), table, np.stack([right.blendshapes, plain.blendshapes]))
+    for index in range(2):
+        _, weights = pairs[index]
+        assert np.allclose(weights.numpy(), kb["wink_left"].face)
 
 
 def test_source_shares_give_a_source_to_that_share_of_the_samples() -> None:

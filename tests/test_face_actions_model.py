@@ -30,7 +30,8 @@ def _data(rng: np.random.Generator, per_action: int = 24):
         for _ in range(per_action):
             faces.append(np.clip(kb[name].face * rng.uniform(0.6, 1.1), 0, 1))
             rows.append(row)
-    table = TextTable(list(names), np.array(rows)[:, None], np.ones(len(rows), dtype=np.int64))
+    table = TextTable(list(names), np.array(rows)[:, None], np.ones(len(rows), dtype=np.int64),
+                      np.zeros((len(rows), 1), dtype=bool))
     return kb, names, features, table, np.stack(faces).astype(np.float32)
 
 

@@ -7,6 +7,11 @@ or situation contains, on their own: "face like thunder", so that a look typed a
 face rather than through the emotion words and events around it), and augmented rewrites. Text augmentation cannot run per step when text features are
 cached, so each sample gets ``augment_variants`` EDA rewrites of its transcript and situation up
 front; their features are cached like the originals and drawn like any other candidate text.
+
+Every one-sided face is learnt on the subject's left (:mod:`expclip.side_words`): a candidate that names only
+the right is stored with its sides swapped and drawn with the sample's face mirrored, and so is a candidate
+that names no side beside a face that is one-sided toward the right. Inference swaps and mirrors back
+(:mod:`expclip.prompt_reading`).
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ from torch.utils.data import Dataset
 
 from expclip import facs
 from expclip.emotions import KnowledgeBase, load_knowledge_base
+from expclip.side_words import names_only_right, reads_mirrored, swap_sides
 from expclip.tead import TEXT_SOURCES, TeadSample
 from expclip.tead_offline import third_person
+from head.arkit import mirror
 from train.augment import BlendshapeAugment, TextAugment
 
 LOOK_SOURCE = "look"  # derived from the transcript and situation, not a field of the sample
@@ -96,11 +103,13 @@ def sample_looks(sample: TeadSample, kb: KnowledgeBase | None = None) -> list[st
 
 @dataclass
 class TextTable:
-    """Unique texts, and for each sample the rows of its candidate texts: ``rows`` (N, K), -1 = none."""
+    """Unique texts, and for each sample the rows of its candidate texts: ``rows`` (N, K), -1 = none;
+    ``mirrored`` (N, K): the candidate is learnt with the sample's face mirrored."""
 
     texts: list[str]
     rows: np.ndarray
     counts: np.ndarray
+    mirrored: np.ndarray
 
 
 def build_text_table(samples: Sequence[TeadSample], sources: Sequence[str], augment_variants: int = 0,
@@ -133,12 +142,16 @@ def build_text_table(samples: Sequence[TeadSample], sources: Sequence[str], augm
         for k in range(augment_variants):
             eda_rng = np.random.default_rng([seed, i, k])
             candidates += [augment(sample.text(s), eda_rng) for s in AUGMENTED_SOURCES if s in sources and sample.text(s)]
-        per_sample.append([index.setdefault(text, len(index)) for text in dict.fromkeys(candidates)])
+        learnt = {(swap_sides(t) if names_only_right(t) else t): reads_mirrored(t, sample.blendshapes)
+                  for t in dict.fromkeys(candidates)}
+        per_sample.append([(index.setdefault(text, len(index)), flip) for text, flip in learnt.items()])
     width = max(len(r) for r in per_sample)
     rows = np.full((len(samples), width), -1, dtype=np.int64)
+    mirrored = np.zeros((len(samples), width), dtype=bool)
     for i, r in enumerate(per_sample):
-        rows[i, :len(r)] = r
-    return TextTable(list(index), rows, np.array([len(r) for r in per_sample]))
+        rows[i, :len(r)] = [row for row, _ in r]
+        mirrored[i, :len(r)] = [flip for _, flip in r]
+    return TextTable(list(index), rows, np.array([len(r) for r in per_sample]), mirrored)
 
 
 class FeaturePairs(Dataset):
@@ -161,8 +174,9 @@ class FeaturePairs(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        row = self.table.rows[index, rng.integers(self.table.counts[index])]
-        weights = self.weights[index]
+        k = rng.integers(self.table.counts[index])
+        row = self.table.rows[index, k]
+        weights = mirror(self.weights[index]) if self.table.mirrored[index, k] else self.weights[index]
         if self.augment is not None:
             weights = self.augment(weights, rng, self.table.texts[row])
         return torch.from_numpy(self.features[row].astype(np.float32)), torch.from_numpy(np.ascontiguousarray(weights))
