@@ -139,6 +139,10 @@ def _text(args: argparse.Namespace) -> None:
         labels = list(args.prompts)
     cut = set(pipe.truncated)
     results = [_result(label, w, pipe.explain(w), i in cut) for i, (label, w) in enumerate(zip(labels, weights))]
+    if args.blend is None:  # how each prompt was read, where that is not the prompt as typed
+        for result, reading in zip(results, pipe.read(args.prompts)):
+            if reading.text != reading.prompt or reading.band != "plain":
+                result["reading"] = {"text": reading.text, "strength": reading.band, "mirrored": reading.mirrored}
     for i in sorted(cut):
         print(f"note: prompt {i + 1} was longer than the text encoder's {pipe.encoder.max_tokens}-token limit; "
               "its end was cut.", file=sys.stderr)
@@ -157,7 +161,10 @@ def _text(args: argparse.Namespace) -> None:
     for result, w in zip(results, weights):
         shapes = ", ".join(f"{name} {value:.2f}" for name, value in arkit.strongest(w)) or "neutral"
         aus = ", ".join(f"AU{k} {v:.2f}" for k, v in list(result["aus"].items())[:5]) or "none"
-        print(f"{result['prompt']}: {shapes} | AUs: {aus}")
+        read = result.get("reading")
+        how = (f" (read as {read['text']!r}{', mirrored' if read['mirrored'] else ''}, strength {read['strength']})"
+               if read else "")
+        print(f"{result['prompt']}{how}: {shapes} | AUs: {aus}")
     if args.png:
         _render(args, weights, labels, identity)
         print(f"Image: {args.png}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from expclip.pipeline import TextToExpression
+from expclip.pipeline import TextToExpression, scale_weights
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
@@ -24,12 +24,19 @@ def slerp(a: torch.Tensor, b: torch.Tensor, ts: torch.Tensor) -> torch.Tensor:
 
 def interpolate(pipe: TextToExpression, prompt_a: str, prompt_b: str, steps: int = 45,
                 intensity: float = 1.0) -> tuple[np.ndarray, torch.Tensor]:
-    """Weights along the great circle from ``prompt_a`` to ``prompt_b``: ``((steps, 52), z (2, D))``."""
+    """Weights along the great circle from ``prompt_a`` to ``prompt_b``: ``((steps, 52), z (2, D))``.
+
+    Each decoded frame is finished as both prompts are read (strength, side), mixed by how far along it is,
+    so that the ends are exactly ``pipe.weights`` of the two prompts."""
     if steps < 2:
         raise ValueError(f"An interpolation needs at least 2 steps (got {steps}).")
+    reading_a, reading_b = pipe.read([prompt_a, prompt_b])
     z = pipe.embed([prompt_a, prompt_b]).float()
-    path = slerp(z[0], z[1], torch.linspace(0, 1, steps))
-    return pipe.decode(path, intensity), z
+    ts = torch.linspace(0, 1, steps)
+    decoded = pipe.decode(slerp(z[0], z[1], ts))
+    t = ts.numpy()[:, None]
+    frames = (1 - t) * reading_a.face(decoded) + t * reading_b.face(decoded)
+    return scale_weights(frames, intensity), z
 
 
 def round_trip(frames: np.ndarray, hold: int = 10) -> np.ndarray:

@@ -59,14 +59,14 @@ class TextToExpression:
     @torch.inference_mode()
     def decode(self, z: torch.Tensor, intensity: float = 1.0) -> np.ndarray:
         """Embeddings (N, embed_dim) → weights (N, 52); ``intensity`` scales the change from neutral."""
-        return _scaled(self.model.decode(z).float().cpu().numpy(), intensity)
+        return scale_weights(self.model.decode(z).float().cpu().numpy(), intensity)
 
     def weights(self, prompts: str | Sequence[str], intensity: float = 1.0) -> np.ndarray:
         """Prompts → (N, 52) weights in [0, 1] (N = 1 for a single string)."""
         _check_intensity(intensity)
         readings = self.read(prompts)
         faces = self.decode(self.embed([r.prompt for r in readings]))
-        return _scaled(np.stack([r.face(face) for r, face in zip(readings, faces)]), intensity)
+        return scale_weights(np.stack([r.face(face) for r, face in zip(readings, faces)]), intensity)
 
     def blend(self, weighted: Mapping[str, float] | Sequence[tuple[str, float]], intensity: float = 1.0) -> np.ndarray:
         """A weighted mix of prompts, e.g. ``{"joy": 0.7, "surprise": 0.3}``, mixed in the joint space → (52,)."""
@@ -90,7 +90,7 @@ class TextToExpression:
         left = sum(float(w) for r, (_, w) in zip(readings, items) if not r.mirrored and "L" in named_sides(r.prompt))
         if right > left:
             face = mirror(face)
-        return _scaled(face, intensity)
+        return scale_weights(face, intensity)
 
     def mix(self, prompt: str, second: str = "", share: float = 0.5, intensity: float = 1.0) -> np.ndarray:
         """``prompt`` with ``share`` of ``second`` mixed in → (52,): 0 (or no second prompt) is ``prompt`` alone, 1 ``second`` alone."""
@@ -116,7 +116,7 @@ def _check_intensity(intensity: float) -> None:
         raise ValueError(f"Intensity {intensity} is outside 0–2 (1 is the model's own strength).")
 
 
-def _scaled(weights: np.ndarray, intensity: float = 1.0) -> np.ndarray:
+def scale_weights(weights: np.ndarray, intensity: float = 1.0) -> np.ndarray:
     """Weights (..., 52) times ``intensity`` (0–2), clipped to [0, 1]."""
     _check_intensity(intensity)
     return np.clip(np.asarray(weights) * intensity, 0.0, 1.0).astype(np.float32)

@@ -20,3 +20,32 @@ def test_a_plain_prompt_is_read_as_it_is() -> None:
     assert (reading.text, reading.mirrored, reading.band) == ("so happy, grinning", False, "plain")
     face = np.random.default_rng(0).uniform(0, 1, 52).astype(np.float32)
     assert (reading.face(face) == face).all()
+
+
+def test_the_text_path_reads_prompts_so_sides_mirror_and_strength_words_scale() -> None:
+    import expclip
+    from head.arkit import mirror
+
+    pipe = expclip.load()
+    right, left = pipe.weights(["winking with my right eye", "winking with my left eye"])
+    assert np.allclose(right, mirror(left))
+    slight, plain, huge = pipe.weights(["slightly smiling", "smiling", "a huge smile"])
+    assert (slight <= 0.5 * plain + 1e-6).all()
+    assert huge.max() >= 0.85 and huge.argmax() == pipe.weights("a smile")[0].argmax()
+    blended = pipe.blend({"winking with my right eye": 0.6, "smiling": 0.4})
+    assert np.allclose(blended, mirror(pipe.blend({"winking with my left eye": 0.6, "smiling": 0.4})))
+
+
+def test_the_cli_says_how_a_prompt_was_read(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "faces.json"
+    done = subprocess.run([sys.executable, "-m", "expclip", "text", "slightly raising my right eyebrow", "grinning",
+                           "--json", str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    read, plain = json.loads(out.read_text())
+    assert read["reading"] == {"text": "raising my left eyebrow", "strength": "low", "mirrored": True}
+    assert "reading" not in plain
+    assert "(read as 'raising my left eyebrow', mirrored, strength low)" in done.stdout

@@ -1,6 +1,6 @@
 """Evaluation on the TEAD test split, beside a nearest-neighbour baseline measured in the same run.
 
-Metrics (texts are the test transcripts):
+Metrics (texts are the test transcripts, read as the text path reads prompts: :mod:`expclip.prompt_reading`):
 * ``ae_mse``: D(E(b)) vs b; ``cross_mse``: D(P_text(t)) vs b;
 * ``retrieval_r@k``: text → expression retrieval among all test expressions (cosine in the joint space);
 * ``emotion_accuracy``: the decoded face's nearest emotion prototype (the AU rule applied to each
@@ -18,8 +18,10 @@ import torch
 
 from expclip.checkpoint import load_model, read_config
 from expclip.emotions import EmotionPrototypes
+from expclip.prompt_reading import read_prompt
 from expclip.encoders import create_encoder
 from expclip.tead import TeadSample, read_samples
+from head import arkit
 from train.expclip.features import FeatureCache
 
 
@@ -52,7 +54,9 @@ def evaluate(checkpoint: str | Path, data: str | Path, feature_cache: str = ".ca
     encoder = create_encoder(model.config.text_encoder, weights_id)
     cache = FeatureCache(feature_cache, encoder, weights_id or "")
     train, test = read_samples(data, "train"), read_samples(data, "test")
-    test_text = cache.features([s.transcript for s in test], progress=progress).astype(np.float32)
+    readings = [read_prompt(s.transcript) for s in test]
+    test_text = cache.features([r.text for r in readings], progress=progress).astype(np.float32)
+    raw_text = cache.features([s.transcript for s in test], progress=progress).astype(np.float32)  # for the baseline
     train_text = cache.features([s.transcript for s in train], progress=progress).astype(np.float32)
     truth = np.stack([s.blendshapes for s in test])
     train_weights = np.stack([s.blendshapes for s in train])
@@ -61,16 +65,19 @@ def evaluate(checkpoint: str | Path, data: str | Path, feature_cache: str = ".ca
     z_expression = model.embed_expression(b)
     z_text = model.embed_text(torch.from_numpy(test_text))
     reconstruction = model.decode(z_expression).numpy()
-    cross = model.decode(z_text).numpy()
+    cross = np.stack([r.face(face) for r, face in zip(readings, model.decode(z_text).numpy())])
+    # Retrieval is in the joint space, where a prompt read mirrored stands for the mirrored face.
+    mirrored = np.array([r.mirrored for r in readings])
+    z_target = model.embed_expression(torch.from_numpy(np.where(mirrored[:, None], arkit.mirror(truth), truth)))
     accuracy, labelled = _emotion_accuracy(cross, test)
     ours = {
         "ae_mse": float(((reconstruction - truth) ** 2).mean()),
         "cross_mse": float(((cross - truth) ** 2).mean()),
-        **_recall((z_text @ z_expression.T).numpy()),
+        **_recall((z_text @ z_target.T).numpy()),
         "emotion_accuracy": accuracy,
     }
 
-    nearest = np.concatenate([(test_text[i:i + 512] @ train_text.T).argmax(1) for i in range(0, len(test_text), 512)])
+    nearest = np.concatenate([(raw_text[i:i + 512] @ train_text.T).argmax(1) for i in range(0, len(raw_text), 512)])
     guess = train_weights[nearest]
     baseline = {
         "cross_mse": float(((guess - truth) ** 2).mean()),

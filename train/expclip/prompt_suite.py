@@ -9,7 +9,8 @@ conditions hold. A condition is a sum of terms compared with a number: ``"mouthS
 one of the 52 names, a name without ``Left``/``Right`` (the mean of both sides), ``abs(...)`` of a sum, or
 ``max`` (the largest weight). The suite is kept out of training.
 
-Beside the checkpoint, in the same run: the zero-shot label baseline (the knowledge base's emotion whose name
+Beside the checkpoint, in the same run: the checkpoint without the prompt reading (each prompt straight
+through P_text and D, no strength words read off, no side swap: :mod:`expclip.prompt_reading`), the zero-shot label baseline (the knowledge base's emotion whose name
 MiniLM finds nearest the prompt, as that emotion's prototype face) and, with ``--data``, the nearest-neighbour
 baseline (the weights of the TEAD training text nearest the prompt).
 """
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from head.arkit import INDEX
 
@@ -139,11 +141,14 @@ def evaluate_suite(checkpoint: str | Path, suite_path: str | Path, data: str | P
     texts = [p.prompt for p in suite]
     ours = pipe.weights(texts)
     features = pipe.encoder.encode(texts).float().numpy()
+    with torch.inference_mode():  # the prompts straight through P_text and D, without the prompt reading
+        model_only = pipe.decode(pipe.model.embed_text(torch.from_numpy(features)))
     prototypes = EmotionPrototypes()
     labels = pipe.encoder.encode(prototypes.names).float().numpy()
     zero_shot = prototypes.faces[(features @ labels.T).argmax(1)]
     report = {"checkpoint": str(checkpoint), "suite": str(suite_path), "prompts": len(suite),
               "expclip": _rates([p.passes(w) for p, w in zip(suite, ours)], suite),
+              "expclip_without_reading": _rates([p.passes(w) for p, w in zip(suite, model_only)], suite),
               "zero_shot_label": _rates([p.passes(w) for p, w in zip(suite, zero_shot)], suite)}
     if data is not None:
         train = read_samples(data, "train")[:neighbours]
