@@ -15,6 +15,7 @@ from train.expclip.prompt_suite import Condition, SuiteError, read_suite
 
 REPO = Path(__file__).resolve().parents[1]
 SUITE = REPO / "train" / "prompts" / "face-suite.jsonl"
+FRESH = REPO / "train" / "prompts" / "face-fresh.jsonl"  # written after the suite, to check it carries over
 
 
 def test_the_suite_covers_every_kind_with_150_prompts_or_more() -> None:
@@ -22,6 +23,8 @@ def test_the_suite_covers_every_kind_with_150_prompts_or_more() -> None:
     kinds = {p.kind for p in suite}
     assert len(suite) >= 150 and len({p.prompt for p in suite}) == len(suite)
     assert {"emotion", "action", "gaze", "one-sided", "strength", "au", "sentence", "no-face"} <= kinds
+    fresh = read_suite(FRESH)
+    assert {p.kind for p in fresh} == kinds and not {p.prompt.lower() for p in fresh} & {p.prompt.lower() for p in suite}
 
 
 def test_conditions_read_names_sides_abs_and_max() -> None:
