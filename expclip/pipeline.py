@@ -6,8 +6,9 @@
     mixed = pipe.blend({"joy": 0.7, "surprise": 0.3})                    # (52,)
     pipe.explain(weights[0])                       # likely AUs: {"12": 0.8, "6": 0.5, ...}
 
-Each prompt is read first (:mod:`expclip.prompt_reading`): the model sees it without its strength words and,
-when it names only the right side, with its sides swapped; the decoded face is then scaled and mirrored back.
+Each prompt is read first (:mod:`expclip.prompt_reading`): when it names only the right side the model sees it
+with its sides swapped and the face is mirrored back; a prompt with strength words is also decoded without them,
+and its face held to what the words ask (at most half the plain face for "slightly", strong for "a huge").
 """
 
 from __future__ import annotations
@@ -52,8 +53,11 @@ class TextToExpression:
     @torch.inference_mode()
     def embed(self, prompts: str | Sequence[str]) -> torch.Tensor:
         """Prompts → joint-space embeddings (N, embed_dim), unit length, of each prompt as the model reads it
-        (strength words left out, a right-sided prompt as its left twin)."""
-        features = self.encoder.encode([r.text for r in self.read(prompts)])
+        (a right-sided prompt as its left twin)."""
+        return self._embed_texts([r.text for r in self.read(prompts)])
+
+    def _embed_texts(self, texts: list[str]) -> torch.Tensor:
+        features = self.encoder.encode(texts)
         return self.model.embed_text(features.to(next(self.model.parameters()).device))
 
     @torch.inference_mode()
@@ -61,12 +65,17 @@ class TextToExpression:
         """Embeddings (N, embed_dim) → weights (N, 52); ``intensity`` scales the change from neutral."""
         return scale_weights(self.model.decode(z).float().cpu().numpy(), intensity)
 
+    @torch.inference_mode()
     def weights(self, prompts: str | Sequence[str], intensity: float = 1.0) -> np.ndarray:
         """Prompts → (N, 52) weights in [0, 1] (N = 1 for a single string)."""
         _check_intensity(intensity)
         readings = self.read(prompts)
-        faces = self.decode(self.embed([r.prompt for r in readings]))
-        return scale_weights(np.stack([r.face(face) for r, face in zip(readings, faces)]), intensity)
+        faces = self.decode(self._embed_texts([r.text for r in readings]))
+        worded = [i for i, r in enumerate(readings) if r.band != "plain"]  # their plain form is decoded too
+        plain = faces.copy()
+        if worded:
+            plain[worded] = self.decode(self._embed_texts([readings[i].plain for i in worded]))
+        return scale_weights(np.stack([r.face(f, p) for r, f, p in zip(readings, faces, plain)]), intensity)
 
     def blend(self, weighted: Mapping[str, float] | Sequence[tuple[str, float]], intensity: float = 1.0) -> np.ndarray:
         """A weighted mix of prompts, e.g. ``{"joy": 0.7, "surprise": 0.3}``, mixed in the joint space → (52,)."""
@@ -83,8 +92,8 @@ class TextToExpression:
         z = (z_all * (mix / mix.sum()).unsqueeze(1).to(z_all.device)).sum(0, keepdim=True)
         face = self.decode(torch.nn.functional.normalize(z, dim=-1))[0]
         bands = {r.band for r in readings}
-        if len(bands) == 1:  # one strength for all of them ("slightly happy" + "slightly surprised")
-            face = strengthen(face, bands.pop())
+        if len(bands) == 1:  # one strength for all of them ("a huge smile" + "a huge wink")
+            face = strengthen(face, face, bands.pop())
         # The decoded face leans left; mirror it when more of the mix names the right than the left.
         right = sum(float(w) for r, (_, w) in zip(readings, items) if r.mirrored)
         left = sum(float(w) for r, (_, w) in zip(readings, items) if not r.mirrored and "L" in named_sides(r.prompt))

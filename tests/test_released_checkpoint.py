@@ -16,7 +16,7 @@ from head.arkit import INDEX
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = default_checkpoint()
-SUITE_SLICE_FLOOR = 11  # of the 18: the release passes 12 (2026-12-03); one-sided faces and strength fail
+SUITE_SLICE_FLOOR = 16  # of the 18: the release passes 17 (2026-12-04; "screaming" opens the jaw too little)
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +43,11 @@ def test_files_card_and_reported_metrics() -> None:
 
 @pytest.mark.parametrize("prompt, high, low", [
     ("so happy, a big smile", {"mouthSmile": 0.3, "cheekSquint": 0.2}, {"mouthFrown": 0.1, "browDown": 0.1}),
-    pytest.param("eww, gross", {"noseSneer": 0.3}, {"mouthSmile": 0.1}, marks=pytest.mark.xfail(
-        strict=True, reason="regressed in the 2026-12-03 release (noseSneer 0.08): short interjections read as the "
-                            "no-face texts it was trained on; see the model card's Limits")),
+    ("eww, gross", {"noseSneer": 0.3}, {"mouthSmile": 0.1}),
+    ("yuck", {"noseSneer": 0.3}, {"mouthSmile": 0.1}),
     ("heartbroken and sad", {"mouthFrown": 0.2, "browInnerUp": 0.2}, {"mouthSmile": 0.1}),
     pytest.param("shocked, jaw dropped", {"eyeWide": 0.3, "jawOpen": 0.2}, {"mouthSmile": 0.1, "browDown": 0.15},
-                 marks=pytest.mark.xfail(strict=True, reason="regressed in the 2026-12-03 release: the jaw drops "
+                 marks=pytest.mark.xfail(strict=True, reason="regressed in the 2026-12-03 release, still so on 2026-12-04: the jaw drops "
                                                              "(0.50) but the eyes no longer widen")),
     ("furious, absolutely livid", {"browDown": 0.2}, {"mouthSmile": 0.1}),
 ])

@@ -12,7 +12,7 @@ from expclip.strength_words import HIGH_FACTOR_LIMIT, read_strength, strengthen
     ("extremely happy", "high", "happy"), ("a huge beaming smile", "high", "a beaming smile"),
     ("slightly annoyed", "low", "annoyed"), ("a hint of a smile", "low", "a smile"),
     ("smiling, just slightly", "low", "smiling"), ("very subtly raising my brows", "low", "raising my brows"),
-    ("very slightly sad", "low", "sad"), ("I just woke up", "plain", "I just woke up"),
+    ("extremely slightly sad", "low", "sad"), ("I just woke up", "plain", "I just woke up"),
     ("a wide yawn", "plain", "a wide yawn"), ("extremely", "plain", "extremely"), ("grinning", "plain", "grinning"),
 ])
 def test_read_strength(prompt: str, band: str, text: str) -> None:
@@ -29,12 +29,20 @@ def test_every_word_the_builder_writes_is_read_unless_it_is_listed_as_not_read()
             assert reading.band == expected, word
 
 
-def test_low_gives_at_most_half_and_high_lifts_the_largest_weight() -> None:
-    face = np.zeros((2, 52), dtype=np.float32)
-    face[0, [3, 4]] = 0.6, 0.3
-    face[1, 5] = 0.05  # near neutral: not blown up past the limit
-    low, high = strengthen(face, "low"), strengthen(face, "high")
-    assert (low <= 0.5 * face + 1e-6).all() and low[0, 3] > 0.1
-    assert 0.85 <= high[0, 3] <= 1.0 and np.isclose(high[0, 4] / high[0, 3], 0.5)  # the face keeps its shape
-    assert np.isclose(high[1, 5], 0.05 * HIGH_FACTOR_LIMIT)
-    assert (strengthen(face, "plain") == face).all()
+def test_low_caps_at_half_the_plain_face_and_high_lifts_a_weak_face() -> None:
+    plain = np.zeros((2, 52), dtype=np.float32)
+    plain[0, [3, 4]] = 0.6, 0.3
+    plain[1, 5] = 0.05
+    worded = plain.copy()
+    worded[0, 3] = 0.1  # the model already made this one weak: kept
+    low = strengthen(worded, plain, "low")
+    assert (low <= 0.45 * plain + 1e-6).all() and np.isclose(low[0, 3], 0.1) and np.isclose(low[0, 4], 0.135)
+    high = strengthen(plain, plain, "high")
+    assert np.isclose(high[0, 3], 0.85) and np.isclose(high[0, 4] / high[0, 3], 0.5)  # the face keeps its shape
+    assert np.isclose(high[1, 5], 0.05 * HIGH_FACTOR_LIMIT)  # a near-neutral face is not blown up
+    strong = plain[:1] * 1.6
+    assert np.allclose(strengthen(strong, plain[:1], "high"), strong)  # already strong: kept
+    minor = plain[:1].copy()
+    minor[0, 6] = 0.06  # a tenth of the largest weight: not lifted
+    assert np.isclose(strengthen(minor, minor, "high")[0, 6], 0.06)
+    assert (strengthen(worded, plain, "plain") == worded).all()

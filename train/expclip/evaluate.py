@@ -56,6 +56,7 @@ def evaluate(checkpoint: str | Path, data: str | Path, feature_cache: str = ".ca
     train, test = read_samples(data, "train"), read_samples(data, "test")
     readings = [read_prompt(s.transcript) for s in test]
     test_text = cache.features([r.text for r in readings], progress=progress).astype(np.float32)
+    plain_text = cache.features([r.plain for r in readings], progress=progress).astype(np.float32)
     raw_text = cache.features([s.transcript for s in test], progress=progress).astype(np.float32)  # for the baseline
     train_text = cache.features([s.transcript for s in train], progress=progress).astype(np.float32)
     truth = np.stack([s.blendshapes for s in test])
@@ -65,7 +66,8 @@ def evaluate(checkpoint: str | Path, data: str | Path, feature_cache: str = ".ca
     z_expression = model.embed_expression(b)
     z_text = model.embed_text(torch.from_numpy(test_text))
     reconstruction = model.decode(z_expression).numpy()
-    cross = np.stack([r.face(face) for r, face in zip(readings, model.decode(z_text).numpy())])
+    plain = model.decode(model.embed_text(torch.from_numpy(plain_text))).numpy()
+    cross = np.stack([r.face(face, p) for r, face, p in zip(readings, model.decode(z_text).numpy(), plain)])
     # Retrieval is in the joint space, where a prompt read mirrored stands for the mirrored face.
     mirrored = np.array([r.mirrored for r in readings])
     z_target = model.embed_expression(torch.from_numpy(np.where(mirrored[:, None], arkit.mirror(truth), truth)))
