@@ -31,7 +31,9 @@ def test_text_renders_the_chosen_face(tmp_path: Path, rig) -> None:
     assert "Face: face 7 (--identity 7 makes it again)" in result.stdout
     weights = arkit.from_dict(json.loads(out.read_text())["blendshapes"])
     image = np.asarray(Image.open(png))
-    np.testing.assert_array_equal(image, render_still(weights, size=128, identity=sample_identity(7)))
+    # The JSON's weights are rounded, so a pixel or two at an edge may differ by one level from the PNG's render.
+    difference = np.abs(image.astype(int) - render_still(weights, size=128, identity=sample_identity(7)).astype(int))
+    assert difference.max() <= 1 and (difference > 0).mean() < 1e-3
     assert np.abs(image.astype(int) - render_still(weights, size=128).astype(int)).max() > 30
 
 
