@@ -6,7 +6,8 @@ this module gives the Gradio pieces that reach it:
 
 * :func:`routes` — ``/live/audio`` (a visitor's microphone in, their own frames out; docs/live.md),
   ``/live/static/…`` (the viewer's scripts and three.js) and ``/live/head.glb?face=N`` (the head with a
-  face's shape and 52 morph targets), mounted with ``demo.launch(app_kwargs={"routes": routes(app)})``
+  face's shape and 52 morph targets; ``&detail=light``: the lighter head of :mod:`head.simplify`, which the
+  viewer asks for where WebGL runs on the CPU), mounted with ``demo.launch(app_kwargs={"routes": routes(app)})``
   (:func:`launch` does it), so they share port 7860 locally and on Hugging Face Spaces;
 * :func:`head_view` — a ``gr.HTML`` holding one view; :func:`show_weights` and :func:`play_files` feed it
   from outputs the tabs already return (the weights JSON, the downloads), so the API keeps its outputs;
@@ -26,6 +27,7 @@ import numpy as np
 
 from head.arkit import NUM_BLENDSHAPES
 from head.identity import IdentityError, sample_identity
+from head.simplify import head_rig
 
 if TYPE_CHECKING:
     from app import DemoApp
@@ -36,24 +38,28 @@ _MODULE = "static/app_viewer.js"  # under PREFIX; the page resolves it against t
 
 
 class HeadFiles:
-    """The head GLB of each face number (built on first request, a second or two; the last few kept, gzipped)."""
+    """The head GLB of each face number and detail (built on first request, a second or two; the last few kept,
+    gzipped)."""
 
     def __init__(self, keep: int = 4) -> None:
         self.keep = keep
-        self._built: OrderedDict[int, bytes] = OrderedDict()
+        self._built: OrderedDict[tuple[int, str], bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def gzipped(self, face: int) -> bytes:
-        """The gzipped GLB of face ``face`` (0: the default head; :class:`IdentityError` past the last seed)."""
+    def gzipped(self, face: int, detail: str = "full") -> bytes:
+        """The gzipped GLB of face ``face`` (0: the default head; :class:`IdentityError` past the last seed) at
+        ``detail`` (``full`` or ``light``)."""
         from render.gltf import glb_bytes
 
+        key = (face, detail)
         with self._lock:
-            if face in self._built:
-                self._built.move_to_end(face)
-                return self._built[face]
+            if key in self._built:
+                self._built.move_to_end(key)
+                return self._built[key]
             identity = sample_identity(face)
-            data = gzip.compress(glb_bytes(np.zeros(NUM_BLENDSHAPES, np.float32), identity=identity), 1)
-            self._built[face] = data
+            rig = head_rig(detail)
+            data = gzip.compress(glb_bytes(np.zeros(NUM_BLENDSHAPES, np.float32), rig=rig, identity=identity), 1)
+            self._built[key] = data
             while len(self._built) > self.keep:
                 self._built.popitem(last=False)
             return data
@@ -63,11 +69,12 @@ class HeadFiles:
         from starlette.responses import PlainTextResponse, Response
 
         text = request.query_params.get("face") or "0"
+        detail = request.query_params.get("detail") or "full"
         try:
             if not text.isdigit():  # seeds only: never a path on the server
                 raise IdentityError(f"The face number {text!r} is not a seed; use a whole number.")
-            body = self.gzipped(int(text))
-        except IdentityError as error:
+            body = self.gzipped(int(text), detail)
+        except (IdentityError, ValueError) as error:
             return PlainTextResponse(str(error), status_code=400)
         headers = {"Cache-Control": "public, max-age=86400"}  # a face number is always the same face
         if "gzip" in request.headers.get("accept-encoding", ""):

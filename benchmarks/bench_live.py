@@ -134,26 +134,32 @@ def bench_browser(animator, path: Path, seconds: float) -> None:
     from playwright.sync_api import sync_playwright
 
     from expclip.live import create_app, running
+    from head.simplify import simplified_rig
     from render.gltf import glb_bytes
 
-    app = create_app(animator, glb=glb_bytes(np.zeros(52, np.float32)))
+    rest = np.zeros(52, np.float32)
+    app = create_app(animator, glb=glb_bytes(rest), glb_light=glb_bytes(rest, rig=simplified_rig()))
     args = ["--no-sandbox", "--disable-dev-shm-usage", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
             "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-audio-capture={path}"]
-    with running(app) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=args)
-        page = browser.new_page(viewport={"width": 320, "height": 420})
-        page.goto(f"{url}/static/viewer.html?glb=/head.glb&mic=/audio")
-        page.wait_for_selector("body[data-ready=true]", timeout=60_000)
-        before = page.evaluate("[live.stats.frames, viewer.drawn, performance.now()]")
-        page.wait_for_timeout(seconds * 1000)
-        after = page.evaluate("[live.stats.frames, viewer.drawn, performance.now()]")
-        latencies = page.evaluate("live.stats.latencies")
-        browser.close()
-    elapsed = (after[2] - before[2]) / 1000
-    percentiles(latencies[len(latencies) // 4:], "ms", "browser_latency", note="piece sent → frame in the page")
-    emit("browser_fps_received", (after[0] - before[0]) / elapsed, "frames/s")
-    emit("browser_fps_drawn", (after[1] - before[1]) / elapsed, "frames/s", note="SwiftShader (CPU WebGL)")
+    # The viewer loads the lighter head on SwiftShader by itself; detail=full asks for the whole one.
+    for detail, glb in (("light", "/head.glb"), ("full", "/head.glb%3Fdetail%3Dfull")):
+        with running(app) as url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=args)
+            page = browser.new_page(viewport={"width": 320, "height": 420})
+            page.goto(f"{url}/static/viewer.html?glb={glb}&mic=/audio")
+            page.wait_for_selector("body[data-ready=true]", timeout=60_000)
+            before = page.evaluate("[live.stats.frames, viewer.drawn, performance.now()]")
+            page.wait_for_timeout(seconds * 1000)
+            after = page.evaluate("[live.stats.frames, viewer.drawn, performance.now()]")
+            latencies = page.evaluate("live.stats.latencies")
+            browser.close()
+        elapsed = (after[2] - before[2]) / 1000
+        percentiles(latencies[len(latencies) // 4:], "ms", "browser_latency", note="piece sent → frame in the page",
+                    head=detail)
+        emit("browser_fps_received", (after[0] - before[0]) / elapsed, "frames/s", head=detail)
+        emit("browser_fps_drawn", (after[1] - before[1]) / elapsed, "frames/s", note="SwiftShader (CPU WebGL)",
+             head=detail)
 
 
 def main(argv: list[str] | None = None) -> None:

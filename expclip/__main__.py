@@ -322,8 +322,12 @@ def _live(args: argparse.Namespace) -> None:
     identity = _identity(args)
     source = file_source(args.file, loop=args.loop) if args.file else microphone_source(args.device)
     animator = load_animator(args.checkpoint, args.expclip_checkpoint)
-    glb = glb_bytes(np.zeros(arkit.NUM_BLENDSHAPES, np.float32), identity=identity)
-    app = create_app(animator, source, prompt=args.prompt, glb=glb, lookahead=args.lookahead)
+    from head.simplify import simplified_rig
+
+    rest = np.zeros(arkit.NUM_BLENDSHAPES, np.float32)
+    glb = glb_bytes(rest, identity=identity)
+    glb_light = glb_bytes(rest, rig=simplified_rig(), identity=identity)  # for viewers whose WebGL runs on the CPU
+    app = create_app(animator, source, prompt=args.prompt, glb=glb, glb_light=glb_light, lookahead=args.lookahead)
     where = f"{args.host}:{args.port}"
     print(f"Frames: ws://{where}/ ({'the file' if args.file else 'the microphone'}); your own audio: "
           f"ws://{where}/audio; the 3D viewer: http://{where}/ (Ctrl-C stops)")

@@ -220,10 +220,11 @@ class Broadcast:
 
 # the app ----------------------------------------------------------------------------------------
 def routes(animator: Animator, *, prefix: str = "", prompt: str = "", glb: bytes | None = None,
-           static: Path = STATIC, **options) -> list:
+           glb_light: bytes | None = None, static: Path = STATIC, **options) -> list:
     """The routes every live server has, under ``prefix``: ``/audio`` (a client's own sound), ``/static``
-    (the viewer's files) and ``/head.glb`` (when given). Another server mounts them as they are, e.g. the
-    demo's: ``demo.launch(app_kwargs={"routes": routes(animator, prefix="/live", glb=...)})``."""
+    (the viewer's files) and ``/head.glb`` (when given; ``?detail=light`` gives ``glb_light``, the lighter head
+    the viewer asks for where WebGL runs on the CPU, when given). Another server mounts them as they are, e.g.
+    the demo's: ``demo.launch(app_kwargs={"routes": routes(animator, prefix="/live", glb=...)})``."""
     from starlette.responses import Response
     from starlette.routing import Mount, Route, WebSocketRoute
     from starlette.staticfiles import StaticFiles
@@ -232,19 +233,23 @@ def routes(animator: Animator, *, prefix: str = "", prompt: str = "", glb: bytes
     if static.is_dir():
         found.append(Mount(f"{prefix}/static", StaticFiles(directory=static)))
     if glb is not None:
-        found.append(Route(f"{prefix}/head.glb", lambda request: Response(glb, media_type="model/gltf-binary")))
+        def head(request) -> Response:
+            light = request.query_params.get("detail") == "light" and glb_light is not None
+            return Response(glb_light if light else glb, media_type="model/gltf-binary")
+
+        found.append(Route(f"{prefix}/head.glb", head))
     return found
 
 
 def create_app(animator: Animator, source: Chunks | None = None, *, prompt: str = "", glb: bytes | None = None,
-               static: Path = STATIC, **options):
+               glb_light: bytes | None = None, static: Path = STATIC, **options):
     """The Starlette app of ``python -m expclip live``: :func:`routes`, and ``/`` (the source's stream, when a
     source is given; over HTTP, the viewer page). ``options`` go to each :class:`LiveAnimator`."""
     from starlette.applications import Starlette
     from starlette.responses import RedirectResponse
     from starlette.routing import Route, WebSocketRoute
 
-    found = routes(animator, prompt=prompt, glb=glb, static=static, **options)
+    found = routes(animator, prompt=prompt, glb=glb, glb_light=glb_light, static=static, **options)
     broadcast = None
     if source is not None:
         live = LiveAnimator(animator, **options)

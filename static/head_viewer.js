@@ -12,7 +12,8 @@
 //
 // Drawing cost: the morph targets are applied here on the CPU, each weight above zero over only the vertices
 // it moves (three.js's shader would loop over all 52 targets for every vertex, whatever their weights), and a
-// software WebGL (SwiftShader, llvmpipe: no GPU) draws without antialiasing at SOFTWARE_PIXEL_RATIO.
+// software WebGL (SwiftShader, llvmpipe: no GPU) draws without antialiasing at SOFTWARE_PIXEL_RATIO and loads
+// the lighter head (detail=light).
 
 import {
   AmbientLight, Box3, Color, DirectionalLight, PerspectiveCamera, Scene, SRGBColorSpace, Vector3, WebGLRenderer,
@@ -62,7 +63,15 @@ export class HeadViewer {
   }
 
   /** Load the head GLB from ``url``; resolves when it is on screen. */
+  /** Load the head from ``url``; where WebGL runs on the CPU, its lighter version (``detail=light``, a third of
+   *  the vertices: head/simplify.py) unless the URL names a detail already. */
   async load(url) {
+    if (this.software) {
+      const wanted = new URL(url, window.location.href);
+      if (!wanted.searchParams.has("detail")) wanted.searchParams.set("detail", "light");
+      url = wanted.href;
+    }
+    this.url = url;
     let gltf;
     try {
       gltf = await new GLTFLoader().loadAsync(url);

@@ -156,6 +156,10 @@ def test_the_routes_on_the_app_server(served) -> None:
         assert face.content[:4] == b"glTF" and face.content != plain.content
         refused = http.get("live/head.glb", params={"face": "../../etc/passwd"})
         assert refused.status_code == 400 and "not a seed" in refused.text
+        light = http.get("live/head.glb", params={"detail": "light"})
+        assert light.content[:4] == b"glTF" and len(light.content) < 0.5 * len(plain.content)
+        unknown = http.get("live/head.glb", params={"detail": "ultra"})
+        assert unknown.status_code == 400 and unknown.text == "The head's detail 'ultra' is not one of full, light."
         raw = http.get("live/head.glb", headers={"Accept-Encoding": "identity"})
         assert "content-encoding" not in raw.headers and raw.content == plain.content
         assert http.get("live/static/vendor/three.min.js").status_code == 200
