@@ -11,7 +11,9 @@
   latency from a piece being sent to the frame of its instant coming back, frames per second per client.
 * ``browser``: headless chromium, its fake microphone playing the sentence into ``static/viewer.html``
   through ``/audio``: latency from a 20 ms piece leaving the page's AudioWorklet to its frame reaching the
-  page, frames per second received and drawn (SwiftShader's CPU WebGL here; a GPU draws at the display rate).
+  page, frames per second received and drawn (SwiftShader's CPU WebGL here; a GPU draws at the display rate),
+  with the lighter head the viewer loads there and with the whole head;
+* ``app_tab``: the same in the demo app's Live tab (the app in this process, its own ``/live/audio``).
 """
 
 from __future__ import annotations
@@ -162,6 +164,64 @@ def bench_browser(animator, path: Path, seconds: float) -> None:
              head=detail)
 
 
+def bench_app_tab(path: Path, seconds: float) -> None:
+    """The demo app's Live tab in headless chromium (1280 × 1000), its fake microphone playing ``path``: frames
+    received and drawn per second and the latency in the page, over ``seconds`` after 3 s of warm-up."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        emit("app_tab_skipped", 0, "", reason="chromium is not installed")
+        return
+    import socket
+
+    from playwright.sync_api import sync_playwright
+
+    import app as demo_app
+    import app_viewer
+    from demo_data import DemoData
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        app = demo_app.DemoApp(work_dir=root / "work", index_dir=root / "indexes",
+                               data=DemoData(data_root=root / "no-data", cache=root / "demo-data", tead_size=400,
+                                             gallery_size=4))
+        demo = demo_app.build_demo(app, cache_examples=False)
+        _, url, _ = app_viewer.launch(demo.queue(), server_name="127.0.0.1", server_port=port,
+                                      prevent_thread_lock=True, quiet=True)
+        args = ["--no-sandbox", "--disable-dev-shm-usage", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                "--autoplay-policy=no-user-gesture-required", "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream", f"--use-file-for-fake-audio-capture={path}"]
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=args)
+                page = browser.new_page(viewport={"width": 1280, "height": 1000})
+                page.set_default_timeout(60_000)
+                page.goto(url)
+                page.get_by_role("tab", name="Live", exact=True).click()
+                page.evaluate("import('/live/static/app_viewer.js').then((m) => { window.m = m; })")
+                page.wait_for_function("window.m?.views.live?.viewer?.names.length === 52")
+                panel = page.locator("[role=tabpanel]:visible")
+                panel.get_by_label("Live style prompt", exact=True).fill("overjoyed")
+                panel.get_by_role("button", name="Start").click()
+                page.wait_for_function("m.liveStats()?.frames > 30")
+                page.wait_for_timeout(3000)
+                probe = "[m.liveStats().frames, m.views.live.viewer.drawn, performance.now(), m.liveStats().latencies.length]"
+                before = page.evaluate(probe)
+                page.wait_for_timeout(seconds * 1000)
+                after = page.evaluate(probe)
+                latencies = page.evaluate("m.liveStats().latencies")[before[3]:]
+                browser.close()
+        finally:
+            demo.close()
+            app.close()
+    elapsed = (after[2] - before[2]) / 1000
+    percentiles(np.asarray(latencies), "ms", "app_tab_latency", note="sound → face in the app's Live tab")
+    emit("app_tab_fps_received", (after[0] - before[0]) / elapsed, "frames/s")
+    emit("app_tab_fps_drawn", (after[1] - before[1]) / elapsed, "frames/s", note="SwiftShader (CPU WebGL)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_live", description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="how long each live run lasts")
@@ -182,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
             bench_audio_clients(animator, speech, clients, args.seconds)
         if not args.no_browser:
             bench_browser(animator, path, args.seconds)
+            bench_app_tab(path, args.seconds)
 
 
 if __name__ == "__main__":
