@@ -5,8 +5,8 @@
     reading.plain                     # "a wink with my left eye": the same without its strength words
     face = reading.face(decoded, decoded_plain)   # (52,): held to the strength words, mirrored to the right
 
-The model learns one-sided faces on the subject's left only (:mod:`expclip.side_words`) and plain strength
-(:mod:`expclip.strength_words`); this is where both are put back.
+The model learns one-sided faces on the subject's left only (:mod:`expclip.side_words`), and its strength only
+roughly (:mod:`expclip.strength_words`); this is where the side is put back and the strength words are held to.
 """
 
 from __future__ import annotations
