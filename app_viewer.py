@@ -27,7 +27,7 @@ import numpy as np
 
 from head.arkit import NUM_BLENDSHAPES
 from head.identity import IdentityError, sample_identity
-from head.simplify import head_rig
+from head.simplify import check_detail, head_rig
 
 if TYPE_CHECKING:
     from app import DemoApp
@@ -69,12 +69,15 @@ class HeadFiles:
         from starlette.responses import PlainTextResponse, Response
 
         text = request.query_params.get("face") or "0"
-        detail = request.query_params.get("detail") or "full"
+        try:
+            detail = check_detail(request.query_params.get("detail") or "full")
+        except ValueError as error:
+            return PlainTextResponse(str(error), status_code=400)
         try:
             if not text.isdigit():  # seeds only: never a path on the server
                 raise IdentityError(f"The face number {text!r} is not a seed; use a whole number.")
             body = self.gzipped(int(text), detail)
-        except (IdentityError, ValueError) as error:
+        except IdentityError as error:
             return PlainTextResponse(str(error), status_code=400)
         headers = {"Cache-Control": "public, max-age=86400"}  # a face number is always the same face
         if "gzip" in request.headers.get("accept-encoding", ""):

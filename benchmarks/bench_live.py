@@ -140,7 +140,7 @@ def bench_browser(animator, path: Path, seconds: float) -> None:
     from render.gltf import glb_bytes
 
     rest = np.zeros(52, np.float32)
-    app = create_app(animator, glb=glb_bytes(rest), glb_light=glb_bytes(rest, rig=simplified_rig()))
+    app = create_app(animator, glb=glb_bytes(rest), glb_light=lambda: glb_bytes(rest, rig=simplified_rig()))
     args = ["--no-sandbox", "--disable-dev-shm-usage", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
             "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-audio-capture={path}"]

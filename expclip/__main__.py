@@ -326,8 +326,8 @@ def _live(args: argparse.Namespace) -> None:
 
     rest = np.zeros(arkit.NUM_BLENDSHAPES, np.float32)
     glb = glb_bytes(rest, identity=identity)
-    glb_light = glb_bytes(rest, rig=simplified_rig(), identity=identity)  # for viewers whose WebGL runs on the CPU
-    app = create_app(animator, source, prompt=args.prompt, glb=glb, glb_light=glb_light, lookahead=args.lookahead)
+    app = create_app(animator, source, prompt=args.prompt, glb=glb, lookahead=args.lookahead,
+                     glb_light=lambda: glb_bytes(rest, rig=simplified_rig(), identity=identity))  # WebGL on the CPU
     where = f"{args.host}:{args.port}"
     print(f"Frames: ws://{where}/ ({'the file' if args.file else 'the microphone'}); your own audio: "
           f"ws://{where}/audio; the 3D viewer: http://{where}/ (Ctrl-C stops)")

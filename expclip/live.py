@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import queue
 import threading
@@ -220,12 +221,13 @@ class Broadcast:
 
 # the app ----------------------------------------------------------------------------------------
 def routes(animator: Animator, *, prefix: str = "", prompt: str = "", glb: bytes | None = None,
-           glb_light: bytes | None = None, static: Path = STATIC, **options) -> list:
+           glb_light: Callable[[], bytes] | None = None, static: Path = STATIC, **options) -> list:
     """The routes every live server has, under ``prefix``: ``/audio`` (a client's own sound), ``/static``
-    (the viewer's files) and ``/head.glb`` (when given; ``?detail=light`` gives ``glb_light``, the lighter head
-    the viewer asks for where WebGL runs on the CPU, when given). Another server mounts them as they are, e.g.
-    the demo's: ``demo.launch(app_kwargs={"routes": routes(animator, prefix="/live", glb=...)})``."""
-    from starlette.responses import Response
+    (the viewer's files) and ``/head.glb`` (when given; ``?detail=light`` gives what ``glb_light()`` makes, on
+    the first such request: the lighter head the viewer asks for where WebGL runs on the CPU). Another server
+    mounts them as they are, e.g. the demo's: ``demo.launch(app_kwargs={"routes": routes(animator,
+    prefix="/live", glb=...)})``."""
+    from starlette.responses import PlainTextResponse, Response
     from starlette.routing import Mount, Route, WebSocketRoute
     from starlette.staticfiles import StaticFiles
 
@@ -233,16 +235,24 @@ def routes(animator: Animator, *, prefix: str = "", prompt: str = "", glb: bytes
     if static.is_dir():
         found.append(Mount(f"{prefix}/static", StaticFiles(directory=static)))
     if glb is not None:
+        from head.simplify import check_detail
+
+        light = functools.cache(glb_light) if glb_light is not None else None
+
         def head(request) -> Response:
-            light = request.query_params.get("detail") == "light" and glb_light is not None
-            return Response(glb_light if light else glb, media_type="model/gltf-binary")
+            try:
+                detail = check_detail(request.query_params.get("detail") or "full")
+            except ValueError as error:
+                return PlainTextResponse(str(error), status_code=400)
+            body = light() if detail == "light" and light is not None else glb
+            return Response(body, media_type="model/gltf-binary")
 
         found.append(Route(f"{prefix}/head.glb", head))
     return found
 
 
 def create_app(animator: Animator, source: Chunks | None = None, *, prompt: str = "", glb: bytes | None = None,
-               glb_light: bytes | None = None, static: Path = STATIC, **options):
+               glb_light: Callable[[], bytes] | None = None, static: Path = STATIC, **options):
     """The Starlette app of ``python -m expclip live``: :func:`routes`, and ``/`` (the source's stream, when a
     source is given; over HTTP, the viewer page). ``options`` go to each :class:`LiveAnimator`."""
     from starlette.applications import Starlette

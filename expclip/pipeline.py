@@ -56,6 +56,7 @@ class TextToExpression:
         (a right-sided prompt as its left twin)."""
         return self._embed_texts([r.text for r in self.read(prompts)])
 
+    @torch.inference_mode()
     def _embed_texts(self, texts: list[str]) -> torch.Tensor:
         features = self.encoder.encode(texts)
         return self.model.embed_text(features.to(next(self.model.parameters()).device))
@@ -88,7 +89,7 @@ class TextToExpression:
             raise ValueError("Blend weights must be non-negative and not all zero.")
         _check_intensity(intensity)
         readings = self.read(prompts)
-        z_all = self.embed(prompts)
+        z_all = self._embed_texts([r.text for r in readings])
         z = (z_all * (mix / mix.sum()).unsqueeze(1).to(z_all.device)).sum(0, keepdim=True)
         face = self.decode(torch.nn.functional.normalize(z, dim=-1))[0]
         bands = {r.band for r in readings}

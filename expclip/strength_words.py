@@ -35,7 +35,7 @@ class StrengthReading:
 @lru_cache(maxsize=4)
 def _pattern(base: FaceActionBase) -> tuple[re.Pattern, dict[str, str]]:
     band_of = {}
-    for band in ("high", "low"):  # a word in both bands counts as low ("very subtly" is low, "very" high)
+    for band in ("high", "low"):  # a word in both bands counts as low
         band_of.update({word.lower(): band for word in base.intensity[band].read_words})
     alternatives = "|".join(re.escape(w) for w in sorted(band_of, key=lambda w: (-len(w), w)))
     return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])", re.IGNORECASE), band_of

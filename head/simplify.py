@@ -63,8 +63,13 @@ def simplified_rig() -> Rig:
 DETAILS = ("full", "light")
 
 
-def head_rig(detail: str = "full") -> Rig:
-    """The rig a 3D view draws: ``full`` (:func:`head.rig.load_rig`) or ``light`` (:func:`simplified_rig`)."""
+def check_detail(detail: str) -> str:
+    """``detail`` if it is one of :data:`DETAILS`, else a ``ValueError`` that names them."""
     if detail not in DETAILS:
         raise ValueError(f"The head's detail {detail!r} is not one of {', '.join(DETAILS)}.")
-    return load_rig() if detail == "full" else simplified_rig()
+    return detail
+
+
+def head_rig(detail: str = "full") -> Rig:
+    """The rig a 3D view draws: ``full`` (:func:`head.rig.load_rig`) or ``light`` (:func:`simplified_rig`)."""
+    return load_rig() if check_detail(detail) == "full" else simplified_rig()

@@ -54,8 +54,8 @@ def site(speech):
     from head.simplify import simplified_rig
 
     rest = np.zeros(len(BLENDSHAPE_NAMES), np.float32)
-    glb, glb_light = glb_bytes(rest), glb_bytes(rest, rig=simplified_rig())
-    app = create_app(load_animator(), file_source(speech, loop=True), glb=glb, glb_light=glb_light)
+    app = create_app(load_animator(), file_source(speech, loop=True), glb=glb_bytes(rest),
+                     glb_light=lambda: glb_bytes(rest, rig=simplified_rig()))
     with running(app) as url:
         yield url
 

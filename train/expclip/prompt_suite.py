@@ -10,9 +10,10 @@ one of the 52 names, a name without ``Left``/``Right`` (the mean of both sides),
 ``max`` (the largest weight). The suite is kept out of training.
 
 Beside the checkpoint, in the same run: the checkpoint without the prompt reading (each prompt straight
-through P_text and D, no strength words read off, no side swap: :mod:`expclip.prompt_reading`), the zero-shot label baseline (the knowledge base's emotion whose name
-MiniLM finds nearest the prompt, as that emotion's prototype face) and, with ``--data``, the nearest-neighbour
-baseline (the weights of the TEAD training text nearest the prompt).
+through P_text and D, no strength words read off, no side swap: :mod:`expclip.prompt_reading`), the
+zero-shot label baseline (the knowledge base's emotion whose name MiniLM finds nearest the prompt, as that
+emotion's prototype face) and, with ``--data``, the nearest-neighbour baseline (the weights of the TEAD
+training text nearest the prompt).
 """
 
 from __future__ import annotations
