@@ -3,13 +3,13 @@
 Each image varies what a photo varies and an expression does not: the face (a random ICT-FaceKit
 identity, its 30 coefficients drawn from ``N(0, identity_std²)``, plus a smooth random change of
 shape, so that a model does not learn one face), head pose (yaw, pitch, roll), distance and position
-in the frame, skin tone, the three lights and the ambient level, and a random gradient background
-with noise. MediaPipe then finds the landmarks, as it would on a photo; renders where
+in the frame, skin tone, eyebrows (ICT's head has none: painted on, black to light brown, thick or
+sparse), the three lights and the ambient level, and a random gradient background with noise. MediaPipe then finds the landmarks, as it would on a photo; renders where
 it finds no face are dropped. Train images take their expressions from TEAD's train split and test
 images from its test split, so the test expressions (and their texts) are unseen in training.
 Everything is drawn from ``(seed, split, index)``, so a build is reproducible and resumable; the
-identity from a stream of its own, so that ``identity_std = 0`` gives the images of builds made before
-identities existed.
+identity and the eyebrows from streams of their own, so that ``identity_std = 0`` and ``eyebrows = False``
+give the images of builds made before they existed.
 
 Built by ``python -m train.mead3d synthetic`` and, small, by the demo (``demo_data.py``). The library
 draws no pictures itself (``tests/test_layers.py``): the caller hands over the renderer, which is
@@ -46,12 +46,13 @@ class SyntheticConfig:
     max_roll: float = 12.0
     identity_strength: float = 1.0  # smooth random shape change; 0: none
     identity_std: float = 1.0  # ICT identity coefficients ~ N(0, std²) per image; 0: the ICT head's own face
+    eyebrows: bool = True  # paint eyebrows of a random colour and density (ICT's head has none); False: bare
 
 
 class Renderer(Protocol):
     """What the builder needs of a renderer: a look to set, and RGBA ``(S, S, 4)`` uint8 of posed vertices."""
 
-    def set_look(self, skin_tint, lights, ambient: float) -> None: ...
+    def set_look(self, skin_tint, lights, ambient: float, brows=None) -> None: ...
 
     def render_vertices(self, vertices: np.ndarray) -> np.ndarray: ...
 
@@ -121,9 +122,20 @@ class SyntheticBuilder:
         rng = np.random.default_rng([self.config.seed, split_id, index, 1])  # apart from the render's stream
         return Identity(rng.standard_normal(NUM_IDENTITY_MODES) * self.config.identity_std)
 
-    def render(self, sample: TeadSample, rng: np.random.Generator,
-               identity: Identity | None = None) -> tuple[np.ndarray, dict]:
-        """One RGB image ``(S, S, 3)`` uint8 of ``sample``'s expression on ``identity``'s face, and what was varied."""
+    def brows(self, split_id: int, index: int) -> tuple[float, float, float, float] | None:
+        """The eyebrows of image ``index`` of a split: hair colour (black to light brown) and density, from a
+        stream of their own (None when ``eyebrows`` is off)."""
+        if not self.config.eyebrows:
+            return None
+        rng = np.random.default_rng([self.config.seed, split_id, index, 2])
+        value = rng.uniform(0.02, 0.3)
+        colour = value * np.array([1.0, rng.uniform(0.7, 0.9), rng.uniform(0.5, 0.75)])
+        return (*(float(c) for c in colour), float(rng.uniform(0.5, 0.95)))
+
+    def render(self, sample: TeadSample, rng: np.random.Generator, identity: Identity | None = None,
+               brows: tuple[float, float, float, float] | None = None) -> tuple[np.ndarray, dict]:
+        """One RGB image ``(S, S, 3)`` uint8 of ``sample``'s expression on ``identity``'s face with ``brows``
+        (:meth:`brows`), and what was varied."""
         cfg = self.config
         pose = {"yaw": float(rng.uniform(-cfg.max_yaw, cfg.max_yaw)),
                 "pitch": float(rng.uniform(-cfg.max_pitch, cfg.max_pitch)),
@@ -136,13 +148,15 @@ class SyntheticBuilder:
         vertices = (vertices - self.pivot) @ rotation.T * pose["zoom"] + self.pivot
         vertices[:, :2] += pose["shift"]
         look = _look(rng)
-        self.renderer.set_look(**look)
+        self.renderer.set_look(**look, brows=brows)
         rgba = self.renderer.render_vertices(vertices).astype(np.float32) / 255.0
         alpha = rgba[..., 3:4]
         image = rgba[..., :3] * alpha + background(cfg.image_size, rng) * (1 - alpha)
         varied = {**pose, "skin_tint": look["skin_tint"]}
         if identity is not None:
             varied["identity"] = [round(float(c), 4) for c in identity.coefficients]
+        if brows is not None:
+            varied["brows"] = [round(v, 3) for v in brows]
         return (image * 255).round().astype(np.uint8), varied
 
     def build_split(self, out: Path, split: str, samples: list[TeadSample], count: int, progress: bool = True) -> int:
@@ -160,7 +174,7 @@ class SyntheticBuilder:
                 continue
             rng = np.random.default_rng([self.config.seed, split_id, index])
             sample = samples[int(rng.integers(len(samples)))]
-            image, varied = self.render(sample, rng, self.identity(split_id, index))
+            image, varied = self.render(sample, rng, self.identity(split_id, index), self.brows(split_id, index))
             faces = self.detector.detect_all(image)
             if not faces:
                 dropped += 1

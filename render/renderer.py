@@ -61,6 +61,8 @@ _LIGHTS: tuple[tuple[tuple[float, float, float], float], ...] = (
     ((0.5, -0.45, -1.0), 0.95), ((-0.8, -0.1, -0.6), 0.35), ((0.0, -0.5, 1.0), 0.5),
 )
 _LIP_COLOUR = np.array([0.62, 0.30, 0.29])
+_AMBIENT = (0.22, 0.21, 0.21)  # the ambient light's colour unless set_look gives a level
+_BROW_DROP_CM = 0.35  # an eyebrow's middle lies this far under the iBUG contour of its upper edge
 _LIMBUS_COLOUR = np.array([0.10, 0.06, 0.04])
 _PUPIL_COLOUR = np.array([0.015, 0.012, 0.012])
 _IRIS_HALF_ANGLE = np.radians(28.0)   # angular radius of the iris seen from the eyeball centre
@@ -134,6 +136,31 @@ def _lip_weight(rig: Rig, vertex_ids: np.ndarray) -> np.ndarray:
     weight = np.clip(0.5 + signed / 0.4, 0.0, 1.0)
     in_front = points[:, 2] > contour[:, 2].min() - 1.0
     return np.where(in_front, weight**0.7, 0.0)
+
+
+def _brow_weight(rig: Rig, vertex_ids: np.ndarray) -> np.ndarray:
+    """How much each vertex belongs to an eyebrow, in [0, 1]: ``(n,)``.
+
+    ICT's head has no eyebrow hair, so a face detector finds its brows by the face's shape alone and barely
+    sees them move. A brow is a band under each iBUG brow contour (landmarks 17-21 and 22-26, which trace the
+    brow's upper edge), 1 cm thick at the inner end and 0.6 cm at the tail, with a soft 1.5 mm edge,
+    measured in 3D so that it follows the brow round the side of the head. Painted on the skin's vertices,
+    it moves with the brow shapes.
+    """
+    points = rig.neutral[vertex_ids]
+    weight = np.zeros(len(points))
+    rows = np.arange(len(points))
+    for tail_to_inner in (range(17, 22), range(26, 21, -1)):
+        line = rig.neutral[rig.landmarks68[list(tail_to_inner)]] - np.array([0.0, _BROW_DROP_CM, 0.0])
+        a, ab = line[:-1], line[1:] - line[:-1]
+        rel = points[:, None] - a[None]
+        t = np.clip((rel * ab).sum(-1) / (ab * ab).sum(-1), 0.0, 1.0)  # (n, 4)
+        distance = np.linalg.norm(rel - t[..., None] * ab, axis=-1)
+        nearest = distance.argmin(axis=1)
+        along = (nearest + t[rows, nearest]) / len(ab)  # 0 at the tail, 1 at the inner end
+        half_thickness = 0.3 + 0.2 * along
+        weight = np.maximum(weight, np.clip(0.5 + (half_thickness - distance[rows, nearest]) / 0.15, 0.0, 1.0))
+    return weight
 
 
 @dataclass
@@ -292,7 +319,7 @@ class HeadRenderer:
         self._gl_module = pyrender_renderer
 
         bg = [0.0, 0.0, 0.0, 0.0] if background is None else [*background, 1.0]
-        self._scene = pyrender.Scene(bg_color=bg, ambient_light=[0.22, 0.21, 0.21])
+        self._scene = pyrender.Scene(bg_color=bg, ambient_light=_AMBIENT)
         normals = self._normals(self.rig.neutral)
         self._primitives = []
         for part in self._parts:
@@ -311,6 +338,7 @@ class HeadRenderer:
         ]
         skin = np.unique(self.rig.parts["skin"])
         self._skin_rows = [np.isin(part.vertex_ids, skin) for part in self._parts]
+        self._brows = [_brow_weight(self.rig, part.vertex_ids) * rows for part, rows in zip(self._parts, self._skin_rows)]
         self._base_albedo = [part.albedo_gloss.copy() for part in self._parts]
         try:
             self._offscreen = pyrender.OffscreenRenderer(self.size, self.size)
@@ -343,17 +371,23 @@ class HeadRenderer:
         )
 
     def set_look(self, skin_tint: tuple[float, float, float] = (1.0, 1.0, 1.0),
-                 lights: Iterable[tuple[Iterable[float], float]] | None = None, ambient: float = 0.22) -> None:
+                 lights: Iterable[tuple[Iterable[float], float]] | None = None, ambient: float | None = None,
+                 brows: tuple[float, float, float, float] | None = None) -> None:
         """Change skin colour (a multiplier of the default albedo), the three lights
-        ((direction, intensity) each; None = the defaults) and the ambient level, for varied renders."""
+        ((direction, intensity) each; None = the defaults), the ambient level (None = the default) and the eyebrows (hair colour
+        r, g, b and density in [0, 1], painted over the skin; None = none, the ICT head's look), for varied
+        renders."""
         tint = np.asarray(skin_tint, np.float32)
-        for part, base, rows in zip(self._parts, self._base_albedo, self._skin_rows):
+        for part, base, rows, brow in zip(self._parts, self._base_albedo, self._skin_rows, self._brows):
             part.albedo_gloss[:] = base
             part.albedo_gloss[rows, :3] = np.clip(base[rows, :3] * tint, 0.0, 1.0)
+            if brows is not None:
+                cover = (np.clip(brows[3], 0.0, 1.0) * brow)[:, None].astype(np.float32)
+                part.albedo_gloss[:, :3] = (1 - cover) * part.albedo_gloss[:, :3] + cover * np.asarray(brows[:3], np.float32)
         for node, (direction, intensity) in zip(self._lights, list(lights) if lights is not None else _LIGHTS):
             node.light.intensity = float(intensity)
             self._scene.set_pose(node, _light_pose(direction))
-        self._scene.ambient_light = np.array([ambient, ambient * 0.95, ambient * 0.95])
+        self._scene.ambient_light = np.array(_AMBIENT if ambient is None else (ambient, ambient * 0.95, ambient * 0.95))
 
     def _upload(self, vertices: np.ndarray) -> None:
         """Rewrite every primitive's vertex buffer with new positions and normals."""

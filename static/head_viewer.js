@@ -22,6 +22,7 @@ import {
 
 const INVISIBLE = 0.005; // weights below this move nothing one can see; at 0 their target costs nothing
 const SOFTWARE_PIXEL_RATIO = 0.5; // canvas pixels per CSS pixel where the CPU draws (a GPU: up to 2)
+const MAX_QUEUED = 2; // live frames waiting to be shown, at most (each is 1/30 s)
 
 export class HeadViewer {
   /** A canvas filling ``container`` (an element with a size); ``status(sentence)`` hears every problem. */
@@ -192,12 +193,13 @@ export class HeadViewer {
   }
 
   /** Follow a live stream at ``url`` (ws://… or a path on this server). Returns ``{setPrompt, setExpression, close}``
-   *  (an expression: ``{name: weight}`` of the ARKit names or 52 numbers in their order). */
+   *  (an expression: ``{name: weight}`` of the ARKit names or 52 numbers in their order). ``onFrame(message)``
+   *  hears each frame when it is drawn, ``onMessage(message)`` every message when it arrives. */
   follow(url, { onFrame = () => {}, onMessage = () => {} } = {}) {
     this.sequence = null;
     this.stopStream();
     const socket = new WebSocket(websocketUrl(url));
-    const stream = this.stream = { socket, names: null, frames: 0,
+    const stream = this.stream = { socket, names: null, frames: 0, queue: [], onFrame,
       setPrompt: (prompt, intensity = 1) => socket.readyState === WebSocket.OPEN
         && socket.send(JSON.stringify({ prompt, intensity })),
       setExpression: (weights, label = "an expression") => socket.readyState === WebSocket.OPEN
@@ -206,9 +208,8 @@ export class HeadViewer {
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
       if (message.type === "frame") {
-        this.setWeights(message.weights);
+        stream.queue.push(message);  // shown by tick(), one per drawn frame
         stream.frames += 1;
-        onFrame(message);
       } else if (message.type === "error") {
         this.status(message.message);
       }
@@ -226,6 +227,16 @@ export class HeadViewer {
   }
 
   tick() {
+    const live = this.stream;
+    if (live && live.queue.length) {
+      // Frames come over the network unevenly, two at once now and then. Each drawn frame shows the next one
+      // waiting, so two that arrive together are both seen; more than MAX_QUEUED behind, the oldest are dropped
+      // and the face never lags the stream by more than that.
+      live.queue.splice(0, Math.max(0, live.queue.length - MAX_QUEUED));
+      const message = live.queue.shift();
+      this.setWeights(message.weights);
+      live.onFrame(message);
+    }
     const s = this.sequence;
     if (s && s.frames.length) {
       const position = Math.min(Math.max(this.time() * s.fps, 0), s.frames.length - 1);

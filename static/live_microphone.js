@@ -2,10 +2,11 @@
 //
 //   import { streamMicrophone } from "/static/live_microphone.js";
 //   const live = await streamMicrophone("/audio", viewer, { prompt: "calm", status: (s) => note.textContent = s });
-//   live.setPrompt("overjoyed");   live.setExpression({mouthSmileLeft: 0.8, …}, "a photo");   live.stop();   live.stats   // {frames, latencies (s): sound → face}
+//   live.setPrompt("overjoyed");   live.setExpression({mouthSmileLeft: 0.8, …}, "a photo");   live.stop();   live.stats   // {frames drawn, latencies (s): sound → face drawn}
 //
 // The sound is resampled to 16 kHz by the AudioContext, cut into 20 ms pieces by an AudioWorklet and sent
-// as int16 little-endian samples; the frames that come back are shown as they arrive.
+// as int16 little-endian samples; the viewer draws the frames that come back, one per drawn frame, and
+// ``stats`` counts them (``frames``) and times each from its sound being sent to its face being drawn.
 
 const CHUNK = 320; // samples (20 ms at 16 kHz)
 

@@ -11,7 +11,7 @@ from expclip.generator import Generator, GeneratorConfig, RelativePositionBias
 from expclip.losses import LIP_SHAPES, aperture_loss, frame_reconstruction_loss, lip_motion_loss, style_loss
 from expclip.motion import blinks
 from head.arkit import INDEX
-from train.generator.data import augment_levels
+from train.generator.data import add_room_noise, augment_levels
 from train.generator.fit import augment_prompts
 
 CONFIG = GeneratorConfig(audio_dim=24, expression_encoder={"embed_dim": 16, "width": 16}, width=32, heads=2,
@@ -115,6 +115,22 @@ def test_level_augmentation_moves_speech_and_keeps_silence() -> None:
     # One offset per mel band, the same at the three readings of a frame.
     assert np.allclose(change[:, :80], change[:, 80:160], atol=1e-6) or (augmented[10:20] <= -2.0 + 1e-6).any()
     assert not np.array_equal(augment_levels(features, np.random.default_rng(2)), augmented)
+
+
+def test_room_noise_fills_the_pauses_at_a_speech_relative_level() -> None:
+    t = np.arange(32000) / 16000
+    speech = np.zeros(32000, np.float32)
+    speech[8000:24000] = 0.1 * np.sin(2 * np.pi * 220 * t[8000:24000])  # 1 s of tone between two silent halves
+    snrs = []
+    for seed in range(20):
+        noisy = add_room_noise(speech, np.random.default_rng(seed))
+        assert noisy.shape == speech.shape and noisy.dtype == np.float32
+        pause = noisy[:8000]
+        assert (pause ** 2).mean() > 0  # the pause is no longer digital silence
+        snrs.append(10 * np.log10((speech[8000:24000] ** 2).mean() / (pause ** 2).mean()))
+    assert 13 < min(snrs) and max(snrs) < 47 and max(snrs) - min(snrs) > 10  # spread over U[15, 45] dB
+    assert np.array_equal(add_room_noise(speech, np.random.default_rng(3)), add_room_noise(speech, np.random.default_rng(3)))
+    assert np.array_equal(add_room_noise(speech[:100], np.random.default_rng(0)), speech[:100])  # too short to measure
 
 
 def test_style_loss_is_the_squared_distance() -> None:

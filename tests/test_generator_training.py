@@ -34,7 +34,7 @@ def trained(tmp_path_factory) -> dict:
     assert corpus.returncode == 0, corpus.stderr
     config = yaml.safe_load((REPO / "train/configs/generator_small.yaml").read_text())
     config.update(data=str(talking), tead=str(tead), out=str(out), epochs=4, batch_size=8, warmup_steps=4, window=45,
-                  windows_per_clip=3, lr=0.003)
+                  windows_per_clip=3, lr=0.003, room_noise=0.5, keep_best=True)
     config["model"].update(width=32, heads=2, decoder_layers=1, max_distance=16)
     (root / "tiny.yaml").write_text(yaml.safe_dump(config))
     first = _run("-m", "train.generator", "fit", "--config", str(root / "tiny.yaml"), "--epochs", "3", "--quiet")
@@ -53,6 +53,9 @@ def test_loss_drops_and_the_run_resumes(trained) -> None:
     assert float(rows[-1]["train_total"]) < 0.8 * float(rows[0]["train_total"])
     assert float(rows[-1]["test_rec"]) < float(rows[0]["test_rec"])
     assert {"train_rec", "train_lm", "train_style"} <= set(rows[0])
+    # keep_best: the files hold the epoch whose test clips gave the lowest L_ap, whichever it was.
+    best = min(rows, key=lambda r: float(r["test_ap"]))
+    assert json.loads((out / "metrics.json").read_text())["epoch"] == int(best["epoch"])
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["width"] == 32 and config["model"]["expression_encoder"]["embed_dim"] == 128
     assert {p.name for p in out.iterdir()} >= {"model.safetensors", "config.json", "metrics.json", "training-state"}

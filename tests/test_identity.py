@@ -204,3 +204,23 @@ def test_the_synthetic_builder_draws_a_face_per_image_on_its_own_stream(rig) -> 
     assert "identity" not in plain_varied and len(varied["identity"]) == NUM_IDENTITY_MODES
     assert {k: v for k, v in varied.items() if k != "identity"} == plain_varied  # pose and look: the same draws
     assert np.abs(varied_image.astype(int) - plain.astype(int)).max() > 30
+
+
+def test_the_synthetic_builder_paints_eyebrows_on_a_stream_of_their_own(rig) -> None:
+    from expclip.mead3d_synthetic import SyntheticBuilder, SyntheticConfig
+    from expclip.tead import TeadSample
+    from render.renderer import HeadRenderer
+
+    sample = TeadSample("", [], {}, "", "", SMILE)
+    with HeadRenderer(rig, size=128, samples=0, background=None) as opened:
+        bare = SyntheticBuilder(SyntheticConfig(image_size=128, eyebrows=False), rig, opened, detector=None)
+        browed = SyntheticBuilder(SyntheticConfig(image_size=128), rig, opened, detector=None)
+        assert bare.brows(0, 3) is None
+        looks = [browed.brows(0, index) for index in range(20)]
+        assert looks[3] == browed.brows(0, 3) and len(set(looks)) == 20  # one per image, reproducibly
+        assert all(0 < min(look[:3]) and max(look[:3]) <= 0.3 and 0.5 <= look[3] <= 0.95 for look in looks)
+        plain, plain_varied = bare.render(sample, np.random.default_rng([0, 0, 3]))
+        painted, varied = browed.render(sample, np.random.default_rng([0, 0, 3]), brows=looks[3])
+    assert {k: v for k, v in varied.items() if k != "brows"} == plain_varied  # pose and look: the same draws
+    assert varied["brows"] == [round(v, 3) for v in looks[3]]
+    assert (plain.astype(int) - painted.astype(int)).max() > 30

@@ -59,6 +59,31 @@ def test_blink_leaves_the_mouth_and_jaw_leaves_the_eyes(renderer):
     assert jaw[mouth].sum() > 200 and jaw[eyes].mean() < 0.02
 
 
+def test_painted_eyebrows_sit_above_the_eyes_and_rise_with_the_brows(renderer):
+    def box(landmarks: list[int], pad: int) -> tuple[slice, slice]:
+        xy = renderer.project(renderer.rig.neutral[renderer.rig.landmarks68[landmarks]])
+        (x0, y0), (x1, y1) = xy.min(axis=0).astype(int) - pad, xy.max(axis=0).astype(int) + pad
+        return slice(y0, y1), slice(x0, x1)
+
+    bare = renderer.render(np.zeros(52))
+    try:
+        renderer.set_look(brows=(0.05, 0.04, 0.03, 0.9))
+        browed = renderer.render(np.zeros(52))
+        raised = renderer.render(from_dict({"browInnerUp": 1, "browOuterUpLeft": 1, "browOuterUpRight": 1}))
+    finally:
+        renderer.set_look()
+    np.testing.assert_array_equal(renderer.render(np.zeros(52)), bare)  # no brows: the ICT head's own look
+    darker = (bare.astype(int) - browed.astype(int)).max(axis=-1) > 40
+    brows = box(list(range(17, 27)), pad=8)
+    assert darker[brows].sum() > 100 and darker.sum() == darker[brows].sum()  # on the brows, nowhere else
+
+    def centre_row(image: np.ndarray) -> float:
+        dark = (bare.astype(int) - image.astype(int)).max(axis=-1) > 40
+        return float(np.nonzero(dark[brows])[0].mean())
+
+    assert centre_row(raised) < centre_row(browed) - 1  # the paint moves with the brow shapes (up in the image)
+
+
 def test_subjects_left_eye_is_on_the_image_right(renderer):
     neutral = renderer.render(np.zeros(52))
     mask = changed_pixels(neutral, renderer.render(from_dict({"eyeBlinkLeft": 1})))

@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--lambda-aperture", type=float, default=None, help="ablation: the weight of L_ap (0: off)")
     fit.add_argument("--no-feature-augment", dest="feature_augment", action="store_const", const=False, default=None,
                      help="ablation: no level augmentation of the logmel windows")
+    fit.add_argument("--room-noise", type=float, default=None, metavar="SHARE",
+                     help="ablation: the share of clips heard with a room's noise (0: all in digital silence)")
+    fit.add_argument("--keep-last", dest="keep_best", action="store_const", const=False, default=None,
+                     help="ablation: keep the last epoch, not the one with the lowest test L_ap")
     fit.add_argument("--quiet", action="store_true", help="no progress bars")
     ev = commands.add_parser("eval", help="lip error, lip motion, style consistency and emotion accuracy on the "
                              "test clips, beside an envelope-driven baseline")
@@ -58,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             config = load_generator_fit_config(args.config, data=args.data, out=args.out, epochs=args.epochs,
                                                seed=args.seed, limit_clips=args.limit_clips, epa=args.epa,
                                                style_loss=args.style_loss, lambda_aperture=args.lambda_aperture,
-                                               feature_augment=args.feature_augment)
+                                               feature_augment=args.feature_augment, room_noise=args.room_noise,
+                                               keep_best=args.keep_best)
             if args.audio_encoder is not None:
                 config.model = {**config.model, "audio_encoder": args.audio_encoder}
                 config.feature_augment = config.feature_augment and args.audio_encoder == "logmel"
@@ -66,9 +71,11 @@ def main(argv: list[str] | None = None) -> int:
             if not metrics:
                 print(f"Nothing to train: {config.out} already holds all {config.epochs} epochs.")
             else:
+                kept = (f"epoch {metrics['kept_epoch']}, the lowest test L_ap, kept" if "kept_epoch" in metrics
+                        else "the last epoch kept")
                 print(f"Trained {metrics['epoch']} epochs on {metrics['train_clips']} clips ({metrics['train_seconds']:g} "
-                      f"s): test L_rec {metrics['test_rec']:.4f}, L_lm {metrics['test_lm']:.4f}; checkpoint in "
-                      f"{config.out} (all metrics in metrics.json, per epoch in log.csv).")
+                      f"s): test L_rec {metrics['test_rec']:.4f}, L_lm {metrics['test_lm']:.4f}, L_ap {metrics['test_ap']:.4f}; "
+                      f"{kept} in {config.out} (its metrics in metrics.json, every epoch in log.csv).")
         else:
             from train.generator.evaluate import evaluate
 

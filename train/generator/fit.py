@@ -12,7 +12,11 @@ Per batch of windows (audio A, true frames B):
 Total: λ_rec·L_rec + λ_lm·L_lm + λ_style·L_style (+ λ_ap·L_ap on step 1's B′, :func:`expclip.losses.aperture_loss`,
 when ``lambda_aperture`` is set). ``epa: false`` trains step 1 only; ``style_loss: false`` drops L_style.
 ``feature_augment`` gives each logmel training window a random gain and spectral tilt
-(:func:`train.generator.data.augment_levels`). Checkpoints, logs and resuming work as for ExpCLIP (:mod:`train.expclip.fit`).
+(:func:`train.generator.data.augment_levels`); ``room_noise`` is the share of clips (train and test) heard
+with a room's steady noise (:func:`train.generator.data.add_room_noise`), for any front end. With
+``keep_best`` the checkpoint files hold the epoch whose test clips (voices no training clip has) gave the
+lowest L_ap, the closure-weighted mouth-aperture error, rather than the last epoch; every epoch is in
+``log.csv`` either way. Checkpoints, logs and resuming work as for ExpCLIP (:mod:`train.expclip.fit`).
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ class GeneratorFitConfig:
     lambda_aperture: float = 0.0  # L_ap on the own-style pass (0: off, the paper's losses only)
     closure_weight: float = 4.0  # how much more L_ap counts frames where the true lips meet
     feature_augment: bool = False  # logmel only: random gain and spectral tilt per window (other microphones)
+    room_noise: float = 0.0  # share of clips given a room's steady noise before their features are made
+    keep_best: bool = False  # keep the epoch with the lowest test L_ap (held-out voices), not the last
     seed: int = 0
     num_workers: int = 0
     mixed_precision: str = "auto"
@@ -108,7 +114,8 @@ class GeneratorLosses(nn.Module):
 
 
 def fit(config: GeneratorFitConfig, progress: bool = True) -> dict:
-    """Train (or resume) and return the final metrics."""
+    """Train (or resume) and return the last epoch's metrics (with ``kept_epoch``, the one in the files, under
+    ``keep_best``); {} when there was nothing left to train."""
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
@@ -120,14 +127,17 @@ def fit(config: GeneratorFitConfig, progress: bool = True) -> dict:
     out = Path(config.out)
     main = accelerator.is_main_process
 
+    if not 0.0 <= config.room_noise <= 1.0:
+        raise ValueError(f"room_noise is a share of clips: give a number from 0 to 1, not {config.room_noise:g}.")
     expclip = load_model(config.expclip, accelerator.device)
     model_config = config_from_dict(GeneratorConfig, config.model, "model")
     model_config.audio_dim = encoder_spec(model_config.audio_encoder, kind="audio").dim
     model_config.expression_encoder = expclip.config.to_dict()
     audio_encoder = create_encoder(model_config.audio_encoder, config.audio_encoder_weights, device=accelerator.device,
                                    kind="audio")
-    train_data = ClipFeatures(config.data, "train", audio_encoder, config.limit_clips, progress and main)
-    test_data = ClipFeatures(config.data, "test", audio_encoder, 0, progress and main)
+    train_data = ClipFeatures(config.data, "train", audio_encoder, config.limit_clips, progress and main,
+                              config.room_noise, config.seed)
+    test_data = ClipFeatures(config.data, "test", audio_encoder, 0, progress and main, config.room_noise, config.seed)
     del audio_encoder
     bank = torch.from_numpy(np.stack([s.blendshapes for s in read_samples(config.tead, "train")])).float()
 
@@ -151,11 +161,12 @@ def fit(config: GeneratorFitConfig, progress: bool = True) -> dict:
 
     state_dir = out / "training-state"
     progress_file = state_dir / "progress.json"
-    start_epoch, elapsed = 0, 0.0
+    start_epoch, elapsed, best = 0, 0.0, float("inf")
     if progress_file.exists():
         accelerator.load_state(str(state_dir))
         saved = json.loads(progress_file.read_text())
         start_epoch, elapsed = saved["epoch"] + 1, saved.get("seconds", 0.0)
+        best = saved.get("best_test_ap", best)
         accelerator.print(f"Resuming from epoch {start_epoch} of {config.epochs} ({state_dir}).")
     training_record = {"command": "python -m train.generator fit", **config_to_dict(config)}
     metrics: dict = {}
@@ -178,25 +189,32 @@ def fit(config: GeneratorFitConfig, progress: bool = True) -> dict:
         elapsed += time.perf_counter() - began
         unwrapped = accelerator.unwrap_model(step_module)
         metrics = {"epoch": epoch + 1, **{f"train_{k}": v / max(1, len(loader)) for k, v in sums.items()},
-                   **_validation(unwrapped, test_windows, accelerator.device),
+                   **_validation(unwrapped, test_windows, accelerator.device, config.closure_weight),
                    "train_seconds": round(elapsed, 1), "train_clips": len(train_data),
                    "device": str(accelerator.device), "processes": accelerator.num_processes}
         accelerator.wait_for_everyone()
         accelerator.save_state(str(state_dir))
+        improved = metrics["test_ap"] < best
+        best = min(best, metrics["test_ap"])
         if main:
-            save_checkpoint(out, unwrapped.generator, metrics, training_record)
+            if improved or not config.keep_best:
+                save_checkpoint(out, unwrapped.generator, metrics, training_record)
             _append_log(out / "log.csv", metrics)
-            progress_file.write_text(json.dumps({"epoch": epoch, "seconds": elapsed}))
+            progress_file.write_text(json.dumps({"epoch": epoch, "seconds": elapsed, "best_test_ap": best}))
+            kept = " (kept)" if config.keep_best and improved else ""
             accelerator.print(f"epoch {epoch + 1}: loss {metrics['train_total']:.4f}, test L_rec "
-                              f"{metrics['test_rec']:.4f}, L_lm {metrics['test_lm']:.4f}")
+                              f"{metrics['test_rec']:.4f}, L_lm {metrics['test_lm']:.4f}, L_ap {metrics['test_ap']:.4f}{kept}")
+    if metrics and config.keep_best:
+        metrics["kept_epoch"] = json.loads((out / "metrics.json").read_text())["epoch"]
     return metrics
 
 
 @torch.no_grad()
-def _validation(step_module: GeneratorLosses, windows: ClipWindows, device: torch.device, batch: int = 64) -> dict:
-    """L_rec (own style) and L_lm (same windows) over one window per test clip."""
+def _validation(step_module: GeneratorLosses, windows: ClipWindows, device: torch.device, closure_weight: float,
+                batch: int = 64) -> dict:
+    """L_rec, L_lm and L_ap (own style) over one window per test clip."""
     step_module.eval()
-    rec = lm = 0.0
+    rec = lm = ap = 0.0
     items = [windows[i] for i in range(len(windows))]
     for start in range(0, len(items), batch):
         audio = torch.stack([a for a, _ in items[start:start + batch]]).to(device)
@@ -205,8 +223,9 @@ def _validation(step_module: GeneratorLosses, windows: ClipWindows, device: torc
         generated = generator(audio, generator.style(generator.expression_prompt(frames)))
         rec += frame_reconstruction_loss(generated, frames).item() * len(frames)
         lm += lip_motion_loss(generated, frames).item() * len(frames)
+        ap += aperture_loss(generated, frames, closure_weight).item() * len(frames)
     step_module.train()
-    return {"test_rec": rec / len(items), "test_lm": lm / len(items)}
+    return {"test_rec": rec / len(items), "test_lm": lm / len(items), "test_ap": ap / len(items)}
 
 
 def load_generator_fit_config(path: str | Path, **overrides) -> GeneratorFitConfig:

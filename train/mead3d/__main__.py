@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     syn.add_argument("--identity-std", type=float, default=1.0,
                      help="spread of the random faces: ICT identity coefficients ~ N(0, std²) (default 1; "
                           "0: every image has the ICT head's own face)")
+    syn.add_argument("--no-eyebrows", dest="eyebrows", action="store_false",
+                     help="leave the head without eyebrows, as builds before 2026-12-04 did")
     syn.add_argument("--out", type=Path, default=Path("data/mead3d-synthetic"))
     syn.add_argument("--quiet", action="store_true")
     build = commands.add_parser("build", help="frames of MEAD (or any videos/photos) with fitted weights")
@@ -56,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"--identity-std {args.identity_std:g} is out of range; use 0 to 3 (1: ICT's own "
                                  "spread of faces).")
             config = SyntheticConfig(tead=args.tead, train_size=args.train_size, test_size=args.test_size,
-                                     image_size=args.image_size, seed=args.seed, identity_std=args.identity_std)
+                                     image_size=args.image_size, seed=args.seed, identity_std=args.identity_std,
+                                     eyebrows=args.eyebrows)
             meta = build_synthetic(config, args.out, progress=not args.quiet, renderer=HeadRenderer)
         else:
             from train.mead3d.media import build_from_media
