@@ -10,8 +10,8 @@
 * ``audio``: N clients at once each sending their own sound to ``/audio`` in real time (20 ms pieces):
   latency from a piece being sent to the frame of its instant coming back, frames per second per client.
 * ``browser``: headless chromium, its fake microphone playing the sentence into ``static/viewer.html``
-  through ``/audio``: latency from a 20 ms piece leaving the page's AudioWorklet to its frame reaching the
-  page, frames per second received and drawn (SwiftShader's CPU WebGL here; a GPU draws at the display rate),
+  through ``/audio``: latency from a 20 ms piece leaving the page's AudioWorklet to its frame being drawn
+  in the page, frames per second received and drawn (SwiftShader's CPU WebGL here; a GPU draws at the display rate),
   with the lighter head the viewer loads there and with the whole head;
 * ``app_tab``: the same in the demo app's Live tab (the app in this process, its own ``/live/audio``).
 """
@@ -151,13 +151,14 @@ def bench_browser(animator, path: Path, seconds: float) -> None:
             page = browser.new_page(viewport={"width": 320, "height": 420})
             page.goto(f"{url}/static/viewer.html?glb={glb}&mic=/audio")
             page.wait_for_selector("body[data-ready=true]", timeout=60_000)
-            before = page.evaluate("[live.stats.frames, viewer.drawn, performance.now()]")
+            probe = "[viewer.stream.frames, viewer.drawn, performance.now()]"  # received, drawn
+            before = page.evaluate(probe)
             page.wait_for_timeout(seconds * 1000)
-            after = page.evaluate("[live.stats.frames, viewer.drawn, performance.now()]")
+            after = page.evaluate(probe)
             latencies = page.evaluate("live.stats.latencies")
             browser.close()
         elapsed = (after[2] - before[2]) / 1000
-        percentiles(latencies[len(latencies) // 4:], "ms", "browser_latency", note="piece sent → frame in the page",
+        percentiles(latencies[len(latencies) // 4:], "ms", "browser_latency", note="piece sent → frame drawn in the page",
                     head=detail)
         emit("browser_fps_received", (after[0] - before[0]) / elapsed, "frames/s", head=detail)
         emit("browser_fps_drawn", (after[1] - before[1]) / elapsed, "frames/s", note="SwiftShader (CPU WebGL)",
@@ -207,7 +208,8 @@ def bench_app_tab(path: Path, seconds: float) -> None:
                 panel.get_by_role("button", name="Start").click()
                 page.wait_for_function("m.liveStats()?.frames > 30")
                 page.wait_for_timeout(3000)
-                probe = "[m.liveStats().frames, m.views.live.viewer.drawn, performance.now(), m.liveStats().latencies.length]"
+                probe = ("[m.views.live.viewer.stream.frames, m.views.live.viewer.drawn, performance.now(), "
+                         "m.liveStats().latencies.length]")  # received, drawn
                 before = page.evaluate(probe)
                 page.wait_for_timeout(seconds * 1000)
                 after = page.evaluate(probe)

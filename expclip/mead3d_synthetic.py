@@ -3,13 +3,14 @@
 Each image varies what a photo varies and an expression does not: the face (a random ICT-FaceKit
 identity, its 30 coefficients drawn from ``N(0, identity_std²)``, plus a smooth random change of
 shape, so that a model does not learn one face), head pose (yaw, pitch, roll), distance and position
-in the frame, skin tone, eyebrows (ICT's head has none: painted on, black to light brown, thick or
-sparse), the three lights and the ambient level, and a random gradient background with noise. MediaPipe then finds the landmarks, as it would on a photo; renders where
-it finds no face are dropped. Train images take their expressions from TEAD's train split and test
+in the frame, skin tone, the three lights and the ambient level, and a random gradient background
+with noise; optionally (``eyebrows``) painted eyebrows, black to light brown, thick or sparse, which
+ICT's head lacks (a P_img trained on them read fewer Yale photos right: checkpoints/expclip-small's card).
+MediaPipe then finds the landmarks, as it would on a photo; renders where it finds no face are dropped. Train images take their expressions from TEAD's train split and test
 images from its test split, so the test expressions (and their texts) are unseen in training.
 Everything is drawn from ``(seed, split, index)``, so a build is reproducible and resumable; the
-identity and the eyebrows from streams of their own, so that ``identity_std = 0`` and ``eyebrows = False``
-give the images of builds made before they existed.
+identity and the eyebrows from streams of their own, so that ``identity_std = 0`` gives the images of
+builds made before identities existed, and the other draws do not change with ``eyebrows``.
 
 Built by ``python -m train.mead3d synthetic`` and, small, by the demo (``demo_data.py``). The library
 draws no pictures itself (``tests/test_layers.py``): the caller hands over the renderer, which is
@@ -46,7 +47,7 @@ class SyntheticConfig:
     max_roll: float = 12.0
     identity_strength: float = 1.0  # smooth random shape change; 0: none
     identity_std: float = 1.0  # ICT identity coefficients ~ N(0, std²) per image; 0: the ICT head's own face
-    eyebrows: bool = True  # paint eyebrows of a random colour and density (ICT's head has none); False: bare
+    eyebrows: bool = False  # paint eyebrows of a random colour and density (ICT's head has none)
 
 
 class Renderer(Protocol):

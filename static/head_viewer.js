@@ -22,7 +22,7 @@ import {
 
 const INVISIBLE = 0.005; // weights below this move nothing one can see; at 0 their target costs nothing
 const SOFTWARE_PIXEL_RATIO = 0.5; // canvas pixels per CSS pixel where the CPU draws (a GPU: up to 2)
-const MAX_QUEUED = 2; // live frames waiting to be shown, at most (each is 1/30 s)
+const LATE_MS = 20; // a live frame waiting longer than this gives way to a newer one
 
 export class HeadViewer {
   /** A canvas filling ``container`` (an element with a size); ``status(sentence)`` hears every problem. */
@@ -208,6 +208,7 @@ export class HeadViewer {
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
       if (message.type === "frame") {
+        message.arrived = performance.now();
         stream.queue.push(message);  // shown by tick(), one per drawn frame
         stream.frames += 1;
       } else if (message.type === "error") {
@@ -229,10 +230,12 @@ export class HeadViewer {
   tick() {
     const live = this.stream;
     if (live && live.queue.length) {
-      // Frames come over the network unevenly, two at once now and then. Each drawn frame shows the next one
-      // waiting, so two that arrive together are both seen; more than MAX_QUEUED behind, the oldest are dropped
-      // and the face never lags the stream by more than that.
-      live.queue.splice(0, Math.max(0, live.queue.length - MAX_QUEUED));
+      // Frames come over the network unevenly, two at once now and then. Each drawn frame shows the oldest one
+      // waiting, so two that arrive together are both seen, unless a newer one waits behind it and it has
+      // waited LATE_MS already: then it is dropped, so that a browser drawing slower than 30 a second skips
+      // frames rather than falling behind the voice.
+      const now = performance.now();
+      while (live.queue.length > 1 && now - live.queue[0].arrived > LATE_MS) live.queue.shift();
       const message = live.queue.shift();
       this.setWeights(message.weights);
       live.onFrame(message);

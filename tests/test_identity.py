@@ -213,8 +213,8 @@ def test_the_synthetic_builder_paints_eyebrows_on_a_stream_of_their_own(rig) -> 
 
     sample = TeadSample("", [], {}, "", "", SMILE)
     with HeadRenderer(rig, size=128, samples=0, background=None) as opened:
-        bare = SyntheticBuilder(SyntheticConfig(image_size=128, eyebrows=False), rig, opened, detector=None)
-        browed = SyntheticBuilder(SyntheticConfig(image_size=128), rig, opened, detector=None)
+        bare = SyntheticBuilder(SyntheticConfig(image_size=128), rig, opened, detector=None)
+        browed = SyntheticBuilder(SyntheticConfig(image_size=128, eyebrows=True), rig, opened, detector=None)
         assert bare.brows(0, 3) is None
         looks = [browed.brows(0, index) for index in range(20)]
         assert looks[3] == browed.brows(0, 3) and len(set(looks)) == 20  # one per image, reproducibly

@@ -31,8 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     syn.add_argument("--identity-std", type=float, default=1.0,
                      help="spread of the random faces: ICT identity coefficients ~ N(0, std²) (default 1; "
                           "0: every image has the ICT head's own face)")
-    syn.add_argument("--no-eyebrows", dest="eyebrows", action="store_false",
-                     help="leave the head without eyebrows, as builds before 2026-12-04 did")
+    syn.add_argument("--eyebrows", action="store_true",
+                     help="paint eyebrows on the head (ICT's has none), of a random colour and density per image")
     syn.add_argument("--out", type=Path, default=Path("data/mead3d-synthetic"))
     syn.add_argument("--quiet", action="store_true")
     build = commands.add_parser("build", help="frames of MEAD (or any videos/photos) with fitted weights")
