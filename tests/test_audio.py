@@ -159,6 +159,15 @@ def test_whisper_states_follow_the_speech_in_time():
         create_encoder("whisper", pretrained="/nonexistent", kind="audio")
 
 
+def test_whisper_and_logmel_side_by_side_are_both_front_ends_frame_by_frame():
+    speech = _tone(2.0, 0.5, 1.0)
+    both = create_encoder("whisper+logmel", kind="audio").encode(torch.from_numpy(speech))
+    whisper = create_encoder("whisper", kind="audio").encode(torch.from_numpy(speech))
+    logmel = create_encoder("logmel", kind="audio").encode(torch.from_numpy(speech))
+    assert both.shape == (num_frames(len(speech)), 624)
+    torch.testing.assert_close(both, torch.cat([whisper, logmel], dim=1))
+
+
 def test_envelope_and_silence():
     burst = _tone(2.0, 0.5, 1.0)
     envelope = speech_envelope(burst)
@@ -171,9 +180,9 @@ def test_envelope_and_silence():
 
 
 def test_registry_lists_both_front_ends(monkeypatch, tmp_path):
-    assert list_encoders("audio") == ["logmel", "wav2vec2", "whisper"]
+    assert list_encoders("audio") == ["logmel", "wav2vec2", "whisper", "whisper+logmel"]
     assert encoder_spec("logmel", "audio").dim == 240 and encoder_spec("wav2vec2", "audio").dim == 768
-    assert encoder_spec("whisper", "audio").dim == 384
+    assert encoder_spec("whisper", "audio").dim == 384 and encoder_spec("whisper+logmel", "audio").dim == 624
     with pytest.raises(EncoderUnavailable, match="no weights"):
         create_encoder("logmel", pretrained="x.pt", kind="audio")
     monkeypatch.delenv("EXPCLIP_WAV2VEC2_WEIGHTS", raising=False)

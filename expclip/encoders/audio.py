@@ -22,6 +22,8 @@ num_frames(samples), dim)``:
   log-mel frame ``2 j``, i.e. 20 ms · j, after the stride-2 convolution) are interpolated to the 30 fps
   instants: ``dim = 384``. Unlike logmel, a frame depends on the whole piece (the encoder attends over
   it), so features are computed for a whole recording before any windowing.
+* ``whisper+logmel``: both of the above side by side per frame (``dim = 624``): Whisper normalises each
+  piece to its loudest band, so its states say what is sounded better than how loud, which log-mel keeps.
 * ``wav2vec2``: the frozen ``Wav2Vec2Model`` of ``facebook/wav2vec2-base-960h`` (the paper's choice),
   from the Hugging Face cache or a local folder (``pretrained=`` or ``EXPCLIP_WAV2VEC2_WEIGHTS``),
   never downloaded here. Input is normalised per utterance (zero mean, unit variance, as its feature
@@ -245,3 +247,20 @@ class WhisperFrontEnd(FrozenAudioEncoder):
                 parts.append(_interpolate_frames(states, centres / 320)[0])  # state j centred on sample 320 j
             out.append(torch.cat(parts))
         return torch.stack(out).to(samples.device)
+
+
+@register("whisper+logmel", "audio", WhisperFrontEnd.dim + LogMelFrontEnd.dim,
+          "Whisper tiny.en's encoder states and the log-mel levels side by side (offline): what is said and how loud")
+class WhisperLogMelFrontEnd(FrozenAudioEncoder):
+    """``whisper`` (384) then ``logmel`` (240) per frame: Whisper normalises each piece to its loudest band, so its
+    states carry the sounds better than their loudness, which the log-mel levels keep."""
+
+    name, dim = "whisper+logmel", WhisperFrontEnd.dim + LogMelFrontEnd.dim
+
+    def __init__(self, pretrained: str | None = None) -> None:
+        super().__init__()
+        self.whisper = WhisperFrontEnd(pretrained)
+        self.logmel = LogMelFrontEnd()
+
+    def _encode(self, samples: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.whisper._encode(samples), self.logmel._encode(samples)], dim=-1)
