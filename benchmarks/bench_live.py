@@ -158,8 +158,8 @@ def bench_browser(animator, path: Path, seconds: float) -> None:
             latencies = page.evaluate("live.stats.latencies")
             browser.close()
         elapsed = (after[2] - before[2]) / 1000
-        percentiles(latencies[len(latencies) // 4:], "ms", "browser_latency", note="piece sent → frame drawn in the page",
-                    head=detail)
+        percentiles(latencies[len(latencies) // 4:], "ms", "browser_latency",
+                    note="piece sent → frame drawn in the page", head=detail)
         emit("browser_fps_received", (after[0] - before[0]) / elapsed, "frames/s", head=detail)
         emit("browser_fps_drawn", (after[1] - before[1]) / elapsed, "frames/s", note="SwiftShader (CPU WebGL)",
              head=detail)

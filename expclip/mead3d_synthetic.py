@@ -6,8 +6,9 @@ shape, so that a model does not learn one face), head pose (yaw, pitch, roll), d
 in the frame, skin tone, the three lights and the ambient level, and a random gradient background
 with noise; optionally (``eyebrows``) painted eyebrows, black to light brown, thick or sparse, which
 ICT's head lacks (a P_img trained on them read fewer Yale photos right: checkpoints/expclip-small's card).
-MediaPipe then finds the landmarks, as it would on a photo; renders where it finds no face are dropped. Train images take their expressions from TEAD's train split and test
-images from its test split, so the test expressions (and their texts) are unseen in training.
+MediaPipe then finds the landmarks, as it would on a photo; renders where it finds no face are dropped.
+Train images take their expressions from TEAD's train split and test images from its test split, so the
+test expressions (and their texts) are unseen in training.
 Everything is drawn from ``(seed, split, index)``, so a build is reproducible and resumable; the
 identity and the eyebrows from streams of their own, so that ``identity_std = 0`` gives the images of
 builds made before identities existed, and the other draws do not change with ``eyebrows``.

@@ -338,7 +338,8 @@ class HeadRenderer:
         ]
         skin = np.unique(self.rig.parts["skin"])
         self._skin_rows = [np.isin(part.vertex_ids, skin) for part in self._parts]
-        self._brows = [_brow_weight(self.rig, part.vertex_ids) * rows for part, rows in zip(self._parts, self._skin_rows)]
+        self._brows = [_brow_weight(self.rig, part.vertex_ids) * rows
+                       for part, rows in zip(self._parts, self._skin_rows)]
         self._base_albedo = [part.albedo_gloss.copy() for part in self._parts]
         try:
             self._offscreen = pyrender.OffscreenRenderer(self.size, self.size)
@@ -373,21 +374,22 @@ class HeadRenderer:
     def set_look(self, skin_tint: tuple[float, float, float] = (1.0, 1.0, 1.0),
                  lights: Iterable[tuple[Iterable[float], float]] | None = None, ambient: float | None = None,
                  brows: tuple[float, float, float, float] | None = None) -> None:
-        """Change skin colour (a multiplier of the default albedo), the three lights
-        ((direction, intensity) each; None = the defaults), the ambient level (None = the default) and the eyebrows (hair colour
-        r, g, b and density in [0, 1], painted over the skin; None = none, the ICT head's look), for varied
-        renders."""
+        """Change skin colour (a multiplier of the default albedo), the three lights ((direction, intensity)
+        each; None = the defaults), the ambient level (None = the default) and the eyebrows (hair colour r, g, b
+        and density in [0, 1], painted over the skin; None = none, the ICT head's look), for varied renders."""
         tint = np.asarray(skin_tint, np.float32)
         for part, base, rows, brow in zip(self._parts, self._base_albedo, self._skin_rows, self._brows):
             part.albedo_gloss[:] = base
             part.albedo_gloss[rows, :3] = np.clip(base[rows, :3] * tint, 0.0, 1.0)
             if brows is not None:
                 cover = (np.clip(brows[3], 0.0, 1.0) * brow)[:, None].astype(np.float32)
-                part.albedo_gloss[:, :3] = (1 - cover) * part.albedo_gloss[:, :3] + cover * np.asarray(brows[:3], np.float32)
+                hair = np.asarray(brows[:3], np.float32)
+                part.albedo_gloss[:, :3] = (1 - cover) * part.albedo_gloss[:, :3] + cover * hair
         for node, (direction, intensity) in zip(self._lights, list(lights) if lights is not None else _LIGHTS):
             node.light.intensity = float(intensity)
             self._scene.set_pose(node, _light_pose(direction))
-        self._scene.ambient_light = np.array(_AMBIENT if ambient is None else (ambient, ambient * 0.95, ambient * 0.95))
+        level = _AMBIENT if ambient is None else (ambient, ambient * 0.95, ambient * 0.95)
+        self._scene.ambient_light = np.array(level)
 
     def _upload(self, vertices: np.ndarray) -> None:
         """Rewrite every primitive's vertex buffer with new positions and normals."""

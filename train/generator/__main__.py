@@ -73,9 +73,10 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 kept = (f"epoch {metrics['kept_epoch']}, the lowest test L_ap, kept" if "kept_epoch" in metrics
                         else "the last epoch kept")
-                print(f"Trained {metrics['epoch']} epochs on {metrics['train_clips']} clips ({metrics['train_seconds']:g} "
-                      f"s): test L_rec {metrics['test_rec']:.4f}, L_lm {metrics['test_lm']:.4f}, L_ap {metrics['test_ap']:.4f}; "
-                      f"{kept} in {config.out} (its metrics in metrics.json, every epoch in log.csv).")
+                print(f"Trained {metrics['epoch']} epochs on {metrics['train_clips']} clips "
+                      f"({metrics['train_seconds']:g} s): test L_rec {metrics['test_rec']:.4f}, L_lm "
+                      f"{metrics['test_lm']:.4f}, L_ap {metrics['test_ap']:.4f}; {kept} in {config.out} (its metrics "
+                      "in metrics.json, every epoch in log.csv).")
         else:
             from train.generator.evaluate import evaluate
 

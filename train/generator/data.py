@@ -101,8 +101,8 @@ def add_room_noise(samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """16 kHz ``samples (n,)`` as if recorded in a room: steady coloured noise (power ∝ 1/f^β, β ~ U[0, 2],
     white to brown, its lowest 60 Hz cut) at a signal-to-noise ratio ~ U[15, 45] dB against the speech's
     RMS (the frames within 30 dB of the loudest), and sometimes (a third of clips) mains hum at 50 or 60 Hz
-    with two harmonics 10 dB under the noise. Synthetic voices pause in digital silence; real recordings
-    never do, and a model that has only heard the first reads a room's quiet as soft speech."""
+    with two harmonics 10 dB under the noise. Synthetic voices pause in digital silence, which no microphone
+    in a room records."""
     n = len(samples)
     if n < 400:
         return samples

@@ -203,7 +203,8 @@ def fit(config: GeneratorFitConfig, progress: bool = True) -> dict:
             progress_file.write_text(json.dumps({"epoch": epoch, "seconds": elapsed, "best_test_ap": best}))
             kept = " (kept)" if config.keep_best and improved else ""
             accelerator.print(f"epoch {epoch + 1}: loss {metrics['train_total']:.4f}, test L_rec "
-                              f"{metrics['test_rec']:.4f}, L_lm {metrics['test_lm']:.4f}, L_ap {metrics['test_ap']:.4f}{kept}")
+                              f"{metrics['test_rec']:.4f}, L_lm {metrics['test_lm']:.4f}, "
+                              f"L_ap {metrics['test_ap']:.4f}{kept}")
     if metrics and config.keep_best:
         metrics["kept_epoch"] = json.loads((out / "metrics.json").read_text())["epoch"]
     return metrics
