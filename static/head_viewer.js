@@ -36,6 +36,7 @@ export class HeadViewer {
     this.dirty = true;      // something changed since the last frame drawn
     this.morphs = [];       // per mesh: its morph targets, applied by pose()
     this.posed = true;      // the vertices follow the weights (false: setWeights changed them since)
+    this.lateMs = LATE_MS;  // a live frame waiting longer than this gives way to a newer one
     this.software = softwareWebGL();
     try {
       this.renderer = new WebGLRenderer({ antialias: !this.software, preserveDrawingBuffer: true });
@@ -232,10 +233,10 @@ export class HeadViewer {
     if (live && live.queue.length) {
       // Frames come over the network unevenly, two at once now and then. Each drawn frame shows the oldest one
       // waiting, so two that arrive together are both seen, unless a newer one waits behind it and it has
-      // waited LATE_MS already: then it is dropped, so that a browser drawing slower than 30 a second skips
+      // waited lateMs already: then it is dropped, so that a browser drawing slower than 30 a second skips
       // frames rather than falling behind the voice.
       const now = performance.now();
-      while (live.queue.length > 1 && now - live.queue[0].arrived > LATE_MS) live.queue.shift();
+      while (live.queue.length > 1 && now - live.queue[0].arrived > this.lateMs) live.queue.shift();
       const message = live.queue.shift();
       this.setWeights(message.weights);
       live.onFrame(message);

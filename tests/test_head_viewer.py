@@ -204,6 +204,30 @@ def test_the_head_follows_the_live_stream_and_its_prompt(open_viewer):
                            timeout=5000)
 
 
+def test_live_frames_arriving_together_are_drawn_in_turn_and_late_ones_give_way(open_viewer):
+    page = open_viewer("&ws=/")
+    page.wait_for_function("viewer.stream.frames > 5")
+    shown = page.evaluate("""() => new Promise((resolve) => {
+        const stream = viewer.stream, shown = [];
+        stream.socket.onmessage = null;  // only the frames made here from now on
+        stream.queue.length = 0;
+        stream.onFrame = (message) => shown.push(message.index);
+        const frame = (index, waited) => ({type: "frame", index, weights: {jawOpen: index / 10},
+                                           arrived: performance.now() - waited});
+        viewer.lateMs = 60_000;  // however slowly this browser draws, nothing counts as late yet
+        requestAnimationFrame(() => {
+          stream.queue.push(frame(1, 0), frame(2, 0));  // two together: both drawn, one per drawn frame
+          requestAnimationFrame(() => requestAnimationFrame(() => {
+            viewer.lateMs = 20;
+            stream.queue.push(frame(3, 50), frame(4, 0));  // 3 waited 50 ms and 4 is behind it: 3 gives way
+            requestAnimationFrame(() => requestAnimationFrame(() => resolve(shown)));
+          }));
+        });
+    })""")
+    assert shown == [1, 2, 4]
+    assert page.evaluate("viewer.weights().jawOpen") == pytest.approx(0.4)
+
+
 def test_the_browser_microphone_drives_the_head(open_viewer):
     page = open_viewer("&mic=/audio")
     recorded = record(page, 3.0)
