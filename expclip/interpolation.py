@@ -34,9 +34,8 @@ def interpolate(pipe: TextToExpression, prompt_a: str, prompt_b: str, steps: int
     z = pipe.embed([prompt_a, prompt_b]).float()
     ts = torch.linspace(0, 1, steps)
     decoded = pipe.decode(slerp(z[0], z[1], ts))
-    # The plain texts are already on the side the model reads, so weights() decodes them as they are.
-    plain_a, plain_b = pipe.weights([reading_a.plain, reading_b.plain]) if {reading_a.band, reading_b.band} != {"plain"} \
-        else (decoded, decoded)
+    worded = {reading_a.band, reading_b.band} != {"plain"}  # only strength words need the plain faces
+    plain_a, plain_b = pipe.decode(pipe.embed_texts([reading_a.plain, reading_b.plain])) if worded else (None, None)
     t = ts.numpy()[:, None]
     frames = (1 - t) * reading_a.face(decoded, plain_a) + t * reading_b.face(decoded, plain_b)
     return scale_weights(frames, intensity), z

@@ -54,10 +54,12 @@ class TextToExpression:
     def embed(self, prompts: str | Sequence[str]) -> torch.Tensor:
         """Prompts → joint-space embeddings (N, embed_dim), unit length, of each prompt as the model reads it
         (a right-sided prompt as its left twin)."""
-        return self._embed_texts([r.text for r in self.read(prompts)])
+        return self.embed_texts([r.text for r in self.read(prompts)])
 
     @torch.inference_mode()
-    def _embed_texts(self, texts: list[str]) -> torch.Tensor:
+    def embed_texts(self, texts: list[str]) -> torch.Tensor:
+        """Texts exactly as given, already read (e.g. a :class:`PromptReading`'s ``text`` or ``plain``) →
+        joint-space embeddings (N, embed_dim)."""
         features = self.encoder.encode(texts)
         return self.model.embed_text(features.to(next(self.model.parameters()).device))
 
@@ -71,11 +73,11 @@ class TextToExpression:
         """Prompts → (N, 52) weights in [0, 1] (N = 1 for a single string)."""
         _check_intensity(intensity)
         readings = self.read(prompts)
-        faces = self.decode(self._embed_texts([r.text for r in readings]))
+        faces = self.decode(self.embed_texts([r.text for r in readings]))
         worded = [i for i, r in enumerate(readings) if r.band != "plain"]  # their plain form is decoded too
         plain = faces.copy()
         if worded:
-            plain[worded] = self.decode(self._embed_texts([readings[i].plain for i in worded]))
+            plain[worded] = self.decode(self.embed_texts([readings[i].plain for i in worded]))
         return scale_weights(np.stack([r.face(f, p) for r, f, p in zip(readings, faces, plain)]), intensity)
 
     def blend(self, weighted: Mapping[str, float] | Sequence[tuple[str, float]], intensity: float = 1.0) -> np.ndarray:
@@ -89,7 +91,7 @@ class TextToExpression:
             raise ValueError("Blend weights must be non-negative and not all zero.")
         _check_intensity(intensity)
         readings = self.read(prompts)
-        z_all = self._embed_texts([r.text for r in readings])
+        z_all = self.embed_texts([r.text for r in readings])
         z = (z_all * (mix / mix.sum()).unsqueeze(1).to(z_all.device)).sum(0, keepdim=True)
         face = self.decode(torch.nn.functional.normalize(z, dim=-1))[0]
         bands = {r.band for r in readings}

@@ -20,6 +20,7 @@ stills, 0 (off) is about three times faster on a CPU rasteriser and suits video.
 
 from __future__ import annotations
 
+import functools
 import os
 
 os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
@@ -338,8 +339,6 @@ class HeadRenderer:
         ]
         skin = np.unique(self.rig.parts["skin"])
         self._skin_rows = [np.isin(part.vertex_ids, skin) for part in self._parts]
-        self._brows = [_brow_weight(self.rig, part.vertex_ids) * rows
-                       for part, rows in zip(self._parts, self._skin_rows)]
         self._base_albedo = [part.albedo_gloss.copy() for part in self._parts]
         try:
             self._offscreen = pyrender.OffscreenRenderer(self.size, self.size)
@@ -378,11 +377,11 @@ class HeadRenderer:
         each; None = the defaults), the ambient level (None = the default) and the eyebrows (hair colour r, g, b
         and density in [0, 1], painted over the skin; None = none, the ICT head's look), for varied renders."""
         tint = np.asarray(skin_tint, np.float32)
-        for part, base, rows, brow in zip(self._parts, self._base_albedo, self._skin_rows, self._brows):
+        for k, (part, base, rows) in enumerate(zip(self._parts, self._base_albedo, self._skin_rows)):
             part.albedo_gloss[:] = base
             part.albedo_gloss[rows, :3] = np.clip(base[rows, :3] * tint, 0.0, 1.0)
             if brows is not None:
-                cover = (np.clip(brows[3], 0.0, 1.0) * brow)[:, None].astype(np.float32)
+                cover = (np.clip(brows[3], 0.0, 1.0) * self._brows[k])[:, None].astype(np.float32)
                 hair = np.asarray(brows[:3], np.float32)
                 part.albedo_gloss[:, :3] = (1 - cover) * part.albedo_gloss[:, :3] + cover * hair
         for node, (direction, intensity) in zip(self._lights, list(lights) if lights is not None else _LIGHTS):
@@ -390,6 +389,11 @@ class HeadRenderer:
             self._scene.set_pose(node, _light_pose(direction))
         level = _AMBIENT if ambient is None else (ambient, ambient * 0.95, ambient * 0.95)
         self._scene.ambient_light = np.array(level)
+
+    @functools.cached_property
+    def _brows(self) -> list[np.ndarray]:
+        """Per primitive, how much each skin vertex belongs to an eyebrow (only renders that paint brows need it)."""
+        return [_brow_weight(self.rig, part.vertex_ids) * rows for part, rows in zip(self._parts, self._skin_rows)]
 
     def _upload(self, vertices: np.ndarray) -> None:
         """Rewrite every primitive's vertex buffer with new positions and normals."""
