@@ -188,6 +188,24 @@ def test_louder_vowels_open_wider():
     assert gains[1] > gains[0] and 0.75 <= gains.min() and gains.max() <= 1.25
 
 
+def test_the_mouth_opens_with_the_loudness():
+    rate, seconds = 16000, 1.0
+    phonemes = [(0.0, "_"), (0.1, "A:"), (0.9, "_")]
+    speech = visemes.speech_curves(phonemes, seconds, lead=0.0)
+    quiet_then_loud = np.zeros(rate, np.float32)
+    quiet_then_loud[int(0.1 * rate):int(0.5 * rate)] = 0.01 * np.sin(np.arange(int(0.4 * rate)) * 0.3)
+    quiet_then_loud[int(0.5 * rate):int(0.9 * rate)] = 0.3 * np.sin(np.arange(int(0.4 * rate)) * 0.3)
+    followed = corpus.follow_loudness(speech, quiet_then_loud, 1.0)
+    jaw = I["jawOpen"]
+    quiet, loud = _frame(0.3), _frame(0.7)
+    assert speech.weights[quiet, jaw] == pytest.approx(speech.weights[loud, jaw], abs=1e-3)  # one long vowel
+    assert followed.weights[quiet, jaw] < 0.8 * speech.weights[quiet, jaw]
+    assert followed.weights[loud, jaw] > speech.weights[loud, jaw]
+    assert followed.weights[loud, I["mouthPucker"]] == speech.weights[loud, I["mouthPucker"]]  # only the opening
+    assert corpus.follow_loudness(speech, quiet_then_loud, 0.0) is speech
+    assert corpus.follow_loudness(speech, np.zeros(rate, np.float32), 1.0) is speech  # silence: nothing to follow
+
+
 def test_speakable_text():
     assert speakable("So happy rn!!! :D #blessed") == "So happy right now!"
     assert speakable("Me rn: staring blankly >///< ... O_O") == "Me right now: staring blankly..."
