@@ -6,12 +6,13 @@
     hits = retrieve("a proud, beaming smile", "~/Photos", load(), load_image_pipeline(), k=8)
     sheet = contact_sheet(hits)                 # (H, W, 3) uint8, each face captioned "#rank score"
 
-Every face photo is embedded once into the joint space (image encoder → ``P_img``) and kept in an
-index folder, by default ``cache_dir()/galleries/<hash of the folder>-<hash of the checkpoint>``:
+Every face photo is read once as the Image tab reads it (:meth:`~expclip.image_pipeline.ImageToExpression.read`)
+and its weights embedded into the joint space by the expression encoder E (text queries meet them there, as
+in training), and kept in an index folder, by default ``cache_dir()/galleries/<hash of the folder>-<hash of the checkpoint>``:
 
 * ``embeddings.npy``: float32 ``(N, embed_dim)``, unit rows, row ``i`` ↔ the entry whose ``row`` is ``i``;
 * ``manifest.json``: the gallery folder, encoder name, ``embed_dim``, the checkpoint identity (a hash
-  of the image projector's weights, so a retrained projector starts a new index), a checksum of the
+  of the weights and calibration the reading uses, so a retrained model starts a new index), a checksum of the
   embeddings, and one entry per image file: relative path, size, ``mtime_ns``, face box and row, or
   the one-sentence reason the file was skipped.
 
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 MANIFEST, EMBEDDINGS = "manifest.json", "embeddings.npy"
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: faces embedded by E of their reading, not by P_img
 BATCH_SIZE = 32      # faces per call of the image encoder
 SAVE_EVERY_S = 60.0  # during a long run, write what is done at least this often
 
@@ -205,13 +206,19 @@ def _short_hash(text: str) -> str:
 
 
 def checkpoint_identity(image_pipe: ImageToExpression) -> str:
-    """A hash of the image encoder's name and the image projector's weights (changes when it is retrained)."""
+    """A hash of what a face's embedding depends on: the image encoder's name, the weights of the image projector,
+    the decoder and the expression encoder, and the image calibration (changes when any is retrained)."""
     _require_projector(image_pipe)
+    model = image_pipe.model
     digest = hashlib.sha256(image_pipe.encoder.name.encode("utf-8"))
-    for key, tensor in sorted(image_pipe.model.image_projector.state_dict().items()):
-        tensor = tensor.detach().cpu().contiguous()
-        digest.update(f"{key}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    for part, module in (("image_projector", model.image_projector), ("decoder", model.decoder),
+                         ("expression_encoder", model.expression_encoder)):
+        for key, tensor in sorted(module.state_dict().items()):
+            tensor = tensor.detach().cpu().contiguous()
+            digest.update(f"{part}.{key}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    for zone in (image_pipe.calibration.asymmetry, image_pipe.calibration.neutral):
+        digest.update(np.asarray(zone, np.float64).tobytes())
     return digest.hexdigest()
 
 

@@ -22,8 +22,8 @@ the landmarks with that shape taken out (:meth:`~expclip.fitting.BlendshapeFitte
 renders of random faces this lowered the projector's error from 0.059 to 0.058 (retrained P_img) and from
 0.072 to 0.063 (released P_img). Whatever the method, the eyelids set how closed each eye is
 (:mod:`expclip.eyes`). :meth:`ImageToExpression.read` is the one reading of a face; the Image tab,
-``python -m expclip image`` and a photo as a speech style go through it; gallery retrieval ranks by P_img's
-embedding of the same landmarks (:meth:`ImageToExpression.embed_faces`).
+``python -m expclip image``, a photo as a speech style and gallery retrieval go through it (retrieval ranks
+by the expression encoder's embedding of those weights, :meth:`ImageToExpression.embed_faces`).
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class ImageToExpression:
     def _project(self, images: Sequence[np.ndarray], faces: Sequence[FaceLandmarks],
                  fits: Sequence[FitResult] | None = None) -> np.ndarray:
         """P_img → D: weights ``(N, 52)`` (needs ``P_img``; ``fits``: the faces' fits, if already made)."""
-        z = self.embed_faces(images, faces, fits)
+        z = self._embed_landmarks(images, faces, fits)
         return self.model.decode(z.to(next(self.model.parameters()).device)).cpu().numpy()
 
     def _check(self, method: str, intensity: float) -> None:
@@ -142,13 +142,20 @@ class ImageToExpression:
         return self.read(image, face, method, intensity)
 
     @torch.inference_mode()
-    def embed_faces(self, images: Sequence[np.ndarray], faces: Sequence[FaceLandmarks],
-                    fits: Sequence[FitResult] | None = None) -> torch.Tensor:
-        """Images and their faces → joint-space embeddings ``(N, embed_dim)``, unit length: P_img of the same
-        landmarks :meth:`read` uses, the face's own shape taken out (gallery retrieval; needs ``P_img``)."""
+    def embed_faces(self, images: Sequence[np.ndarray], faces: Sequence[FaceLandmarks]) -> torch.Tensor:
+        """Images and their faces → joint-space embeddings ``(N, embed_dim)``, unit length: the expression encoder E
+        of the weights :meth:`read` gives (``auto``), so that photo search ranks faces by the very reading the
+        Image tab shows, measured eyelids and one-sided shapes included (gallery retrieval; needs ``P_img``)."""
         if self.model is None:
             raise ValueError("This checkpoint has no image projector; train one with "
                              "`python -m train.expclip fit-image` or use the released checkpoint.")
+        weights = np.stack([self.read(image, face).weights for image, face in zip(images, faces)])
+        device = next(self.model.parameters()).device
+        return self.model.embed_expression(torch.as_tensor(weights, dtype=torch.float32, device=device)).cpu()
+
+    def _embed_landmarks(self, images: Sequence[np.ndarray], faces: Sequence[FaceLandmarks],
+                         fits: Sequence[FitResult] | None = None) -> torch.Tensor:
+        """P_img of the landmarks with the face's own shape taken out: ``(N, embed_dim)`` (what D decodes)."""
         fitter = default_fitter()
         fits = fits if fits is not None else [fitter.fit(face.points) for face in faces]
         faces = [replace(face, points=fitter.without_identity(face.points, fitted).astype(np.float32))
