@@ -8,10 +8,13 @@ On real speech (``$EXPCLIP_ASSET_MIRROR/speech``, never used for training), per 
 correlation between jawOpen and the speech envelope, and how "overjoyed" and "deeply sad" differ
 (mean smile, frown and inner-brow weights) while the lips stay in sync (correlation of the two
 clips' jawOpen tracks).
+
+    python -m benchmarks.bench_generator [--generator DIR]    # default: the released generator-small
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -81,9 +84,13 @@ def main() -> None:
     from expclip.animation import load_animator
     from expclip.audio import load_speech
 
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_generator", description=__doc__.split("\n")[0])
+    parser.add_argument("--generator", type=Path, default=None,
+                        help="a generator checkpoint folder (default: the released generator-small)")
+    args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="expclip-bench-"))
     speech = _ten_seconds_of_speech(folder)
-    animator = _stage("load_animator", load_animator)
+    animator = _stage("load_animator", lambda: load_animator(args.generator))
     samples = _stage("read_audio", lambda: load_speech(speech))
     features = _stage("speech_features", lambda: animator.features(samples))
     style = animator.styles(animator.prompt_expression("quietly furious")[0][None])[0]
@@ -95,8 +102,9 @@ def main() -> None:
     emit("generate_s", per_clip, "s")
     emit("generation_realtime_factor", len(samples) / 16_000 / per_clip, "x")
     start = time.perf_counter()
+    chosen = ["--checkpoint", str(args.generator.resolve())] if args.generator else []
     subprocess.run([sys.executable, "-m", "expclip", "animate", str(speech), "--prompt", "quietly furious",
-                    "--video", str(folder / "out.mp4")], cwd=REPO, check=True, capture_output=True)
+                    "--video", str(folder / "out.mp4"), *chosen], cwd=REPO, check=True, capture_output=True)
     emit("animate_10s_to_mp4_end_to_end_s", time.perf_counter() - start, "s")
     _real_speech(animator)
 
