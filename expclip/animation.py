@@ -170,8 +170,8 @@ class Animator:
         mono or ``(samples, channels)``), or 16 kHz mono samples ``(samples,)``. With ``phones`` the
         speech's phones are aligned (``transcript``: the words said, or a text file of them; else a
         sidecar ``<stem>.txt`` beside an audio path, else Whisper) and the lips say them
-        (:mod:`expclip.articulation`); speech that cannot be aligned keeps the audio-only lips, and the
-        notes say which it was. ``alignment``: this recording's :class:`expclip.alignment.Alignment` when
+        (:mod:`expclip.articulation`); speech that cannot be aligned keeps the audio-only lips (the
+        generator's, opening with the loudness), and the notes say which it was. ``alignment``: this recording's :class:`expclip.alignment.Alignment` when
         the caller has already made it (it is then not aligned again).
         """
         from expclip.audio import MAX_SECONDS, SAMPLE_RATE, is_silent, load_speech, prepare_speech
@@ -205,10 +205,12 @@ class Animator:
         styles = self.styles(np.stack(expressions))
         mix = timeline_mix([s for s, _ in entries], len(features), self.fps)
         frames = sum(self.generate(features, style) * mix[:, k:k + 1] for k, style in enumerate(styles))
+        rest = mix @ np.stack(expressions)
         if phones and not silent:
-            frames, said = self._articulate(frames, samples, audio, transcript, mix @ np.stack(expressions),
-                                            alignment)
+            frames, said = self._articulate(frames, samples, audio, transcript, rest, alignment)
             notes.append(said)
+        elif not silent:
+            frames = self._audio_lips(frames, samples, rest)
         if blinks:
             lids, _ = blink_track(np.arange(len(frames)) / self.fps, np.random.default_rng(seed))
             frames[:, BLINKS] = np.maximum(frames[:, BLINKS], lids)
@@ -231,12 +233,20 @@ class Animator:
                     self._aligned = (key, error)
             aligned = self._aligned[1]
         if isinstance(aligned, AlignmentError):
-            return frames, aligned.fallback
+            return self._audio_lips(frames, samples, rest), aligned.fallback
         words = " ".join(aligned.transcript.split()[:8]) + (" …" if len(aligned.transcript.split()) > 8 else "")
         source = {"given": "the transcript given", "sidecar": "its .txt transcript", "whisper": "Whisper's transcript"}
         return (articulate(frames, aligned.phones, self.fps, rest, samples),
                 f"Lips follow {len(aligned.words)} aligned words ({source.get(aligned.source, aligned.source)}: "
                 f"“{words}”).")
+
+    def _audio_lips(self, frames: np.ndarray, samples: np.ndarray, rest: np.ndarray) -> np.ndarray:
+        """The lips where the phones are not known: the generator's ``frames (T, 52)``, their opening following the
+        voice's loudness around the style's ``rest (T, 52)`` (:func:`expclip.articulation.follow_loudness`)."""
+        from expclip.articulation import follow_loudness
+        from expclip.lipsync import loudness
+
+        return follow_loudness(frames, loudness(samples, self.fps), rest=rest)
 
     @staticmethod
     def _timeline(prompt, image, timeline) -> list[tuple[float, object]]:

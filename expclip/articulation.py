@@ -11,6 +11,12 @@ the generator made (the style's brows, eyes, cheeks, smile; the head's blinks):
 * in pauses they come to the style's mouth at rest (the rule's activity curve fades the speech out);
 * on P/B/M the lips meet and on F/V the lower lip tucks under the teeth
   (:func:`expclip.visemes.make_contacts`), whatever else the face does.
+
+With or without phones (the audio-only lips: speech the aligner cannot handle, or ``phones=False``),
+:func:`follow_loudness` narrows the mouth's opening where the voice is quieter than its usual level, frame by
+frame, as a real mouth narrows when the sound stops (a stop's closure, the end of a word, a pause). The talking
+corpus's mouths are made by the same function (builder version 3), where it also widens loud syllables; the
+generator learned that widening, so inference only narrows.
 """
 
 from __future__ import annotations
@@ -30,16 +36,24 @@ _ROUNDING = np.array([name in ("mouthFunnel", "mouthPucker") for name in SPEECH_
 RULE_SHARE = 0.2  # chosen on the pooled lip-sync measures of the shared real clips (see the generator card)
 ROUNDING_SHARE = 0.6  # the rule's part of mouthFunnel and mouthPucker: the generator hardly rounds the lips
 SPEECH_GAIN = 1.5  # scale of the speech shapes' motion over the style's mouth
+OPENING_SHAPES = ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight")
+_OPENING = [arkit.INDEX[name] for name in OPENING_SHAPES]
+LOUDNESS_RANGE = (0.3, 1.6)  # the opening's scale at the quietest and loudest frames (the talking corpus's)
+# At inference the loudness only narrows the mouth: the generator learned the widening from its corpus, and
+# widening again opened loud syllables like a yawn (jawOpen 0.96 on a calm real clip, 99th percentile 0.77).
+INFERENCE_WIDEST = 1.0
+SPEAKING_LOUDNESS = 0.1  # audio-only: frames louder than this (of the clip's loud speech, 0–1) are speech
 
 
 def articulate(frames: np.ndarray, phones: Sequence, fps: float, rest: np.ndarray,
                samples: np.ndarray | None = None, sample_rate: int = 16_000,
-               rule_share: float | None = None) -> np.ndarray:
+               rule_share: float | None = None, loudness: bool = True) -> np.ndarray:
     """The generator's ``frames (T, 52)`` with the mouth made to say ``phones`` (ARPAbet with times).
 
     ``rest`` ``(T, 52)`` or ``(52,)``: the style's expression (the face when not speaking); ``samples``
-    (16 kHz) let loud vowels open wider; ``rule_share`` (default :data:`RULE_SHARE`) is the rule's part of
-    the speech shapes. Returns new ``(T, 52)`` weights in [0, 1].
+    (16 kHz) let loud vowels open wider and, with ``loudness``, the opening follow the voice frame by frame
+    (:func:`follow_loudness`, before the lips' contacts); ``rule_share`` (default :data:`RULE_SHARE`) is the
+    rule's part of the speech shapes. Returns new ``(T, 52)`` weights in [0, 1].
     """
     rule_share = RULE_SHARE if rule_share is None else rule_share
     frames = np.asarray(frames, np.float32)
@@ -59,4 +73,41 @@ def articulate(frames: np.ndarray, phones: Sequence, fps: float, rest: np.ndarra
     share = np.where(_ROUNDING, ROUNDING_SHARE, rule_share).astype(np.float32)
     speaking = (1.0 - share) * (frames[:, _SPEECH] - base) + share * rule[:, _SPEECH]
     out[:, _SPEECH] = base + SPEECH_GAIN * activity[:, None] * speaking
+    if loudness and samples is not None:  # the speech's opening follows the voice; the lips' contacts come last
+        from expclip.lipsync import loudness as envelope
+
+        out = follow_loudness(out, envelope(samples, fps), activity > 0.5, rest=rest)
     return np.clip(make_contacts(out, closure, contact), 0.0, 1.0).astype(np.float32)
+
+
+def follow_loudness(weights: np.ndarray, envelope: np.ndarray, speaking: np.ndarray | None = None,
+                    power: float = 1.0, rest: np.ndarray | None = None,
+                    widest: float = INFERENCE_WIDEST) -> np.ndarray:
+    """``weights (T, 52)`` with the mouth's opening (:data:`OPENING_SHAPES`: jaw, lower and upper lip) moved from
+    ``rest`` by ``(envelope / its median while speaking) ** power`` times as much at each frame, that factor clipped
+    to ``[LOUDNESS_RANGE[0], widest]`` (the talking corpus widens up to ``LOUDNESS_RANGE[1]``; inference,
+    :data:`INFERENCE_WIDEST`, only narrows).
+
+    ``envelope (T,)``: the loudness per frame (:func:`expclip.lipsync.loudness`, the lip-sync benchmark's own;
+    shorter or longer than ``weights`` is fine); ``speaking (T,)`` bool: the frames whose loudness sets the
+    reference (default: those louder than :data:`SPEAKING_LOUDNESS`); ``rest`` ``(52,)`` or ``(T, 52)``: the face
+    when not speaking, whose own mouth is kept (default: all zeros). The range and power were chosen on talking-
+    corpus clips alone (see :mod:`train.talking.corpus`). Returns a new float32 array, or ``weights`` itself when
+    there is nothing to follow (``power`` 0, or silence).
+    """
+    weights = np.asarray(weights, np.float32)
+    if power == 0:
+        return weights
+    frames = len(weights)
+    level = np.zeros(frames, np.float64)
+    measured = np.asarray(envelope, np.float64)[:frames]
+    level[:len(measured)] = measured
+    speaking = level > SPEAKING_LOUDNESS if speaking is None else np.asarray(speaking, bool)[:frames]
+    reference = float(np.median(level[:len(speaking)][speaking])) if speaking.any() else 0.0
+    if reference <= 0:
+        return weights
+    scale = np.clip((level / reference) ** power, LOUDNESS_RANGE[0], widest)[:, None]
+    base = np.zeros_like(weights) if rest is None else np.broadcast_to(np.asarray(rest, np.float32), weights.shape)
+    out = weights.copy()
+    out[:, _OPENING] = np.clip(base[:, _OPENING] + scale * (weights[:, _OPENING] - base[:, _OPENING]), 0.0, 1.0)
+    return out

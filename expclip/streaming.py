@@ -23,8 +23,9 @@ How it keeps what the offline :class:`expclip.animation.Animator` does:
   the generator runs on all of them in one batch and their outputs are mixed, so the lips stay in sync.
 * Blinks: :func:`expclip.motion.blinks` drawn in blocks of about 60 s (:class:`BlinkTrack`).
 
-Phone-aware lips (:mod:`expclip.articulation`) need the words of a whole utterance and are offline only;
-live lips are the generator's own.
+Phone-aware lips (:mod:`expclip.articulation`) need the words of a whole utterance, and the offline audio-only
+lips' loudness following needs the clip's median speaking level: both are offline only; live lips are the
+generator's own.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
-from expclip.articulation import articulate
+from expclip.articulation import LOUDNESS_RANGE, articulate, follow_loudness
 from head import arkit
 
 I = arkit.INDEX
@@ -43,3 +44,36 @@ def test_without_phones_the_face_rests_at_its_style() -> None:
     frames = np.full((30, 52), 0.2, np.float32)
     out = articulate(frames, [Phone("SIL", 0.0, 1.0)], 30.0, np.zeros(52, np.float32))
     assert _gap(out).max() < 1e-6 and out[:, I["browInnerUp"]].min() == np.float32(0.2)
+
+
+def test_the_opening_follows_the_loudness_around_the_style() -> None:
+    frames = np.zeros((40, 52), np.float32)
+    frames[:, I["jawOpen"]] = 0.5                       # the generator's mouth: the same opening throughout
+    frames[:, I["mouthFunnel"]] = 0.3
+    rest = np.zeros(52, np.float32)
+    rest[I["jawOpen"]] = 0.2                            # a style whose mouth hangs open (surprise)
+    envelope = np.r_[np.full(10, 0.0), np.full(10, 0.5), np.full(10, 1.0), np.full(10, 0.5)]
+    out = follow_loudness(frames, envelope, rest=rest)
+    jaw = out[:, I["jawOpen"]]
+    assert jaw[:10] == pytest.approx(0.2 + LOUDNESS_RANGE[0] * 0.3)  # silence: back toward the style's own mouth
+    assert jaw[10:20] == pytest.approx(0.5)             # the median speaking level: as the generator made it
+    assert jaw[20:30] == pytest.approx(0.5)             # twice as loud: no wider than the generator made it
+    widened = follow_loudness(frames, envelope, rest=rest, widest=LOUDNESS_RANGE[1])[:, I["jawOpen"]]
+    assert widened[20:30] == pytest.approx(0.2 + 1.6 * 0.3)  # as the talking corpus does: wider (within its range)
+    np.testing.assert_array_equal(out[:, I["mouthFunnel"]], frames[:, I["mouthFunnel"]])  # only the opening
+    assert follow_loudness(frames, np.zeros(40), rest=rest) is frames   # silence: nothing to follow
+    assert follow_loudness(frames, envelope, power=0.0) is frames
+
+
+def test_phone_aware_lips_open_with_the_loudness_but_still_meet_on_b() -> None:
+    fps, frames = 30.0, np.zeros((60, 52), np.float32)
+    frames[:, I["jawOpen"]] = 0.15
+    phones = [Phone("SIL", 0.0, 0.2), Phone("B", 0.2, 0.3), Phone("AA", 0.3, 1.3), Phone("SIL", 1.3, 2.0)]
+    t = np.arange(2 * 16_000) / 16_000
+    quiet_then_loud = (np.where(t < 0.8, 0.02, 0.3) * np.sin(2 * np.pi * 150 * t)).astype(np.float32)
+    quiet_then_loud[(t < 0.3) | (t > 1.3)] = 0.0
+    followed = articulate(frames, phones, fps, np.zeros(52, np.float32), quiet_then_loud)
+    plain = articulate(frames, phones, fps, np.zeros(52, np.float32), quiet_then_loud, loudness=False)
+    assert _gap(followed)[6:9].min() < 0.005                    # the /b/ still closes
+    assert _gap(followed)[13:22].mean() < _gap(plain)[13:22].mean()  # the quiet part of the vowel narrows
+    assert _gap(followed)[27:37].mean() == pytest.approx(_gap(plain)[27:37].mean(), abs=0.02)  # the loud part stays

@@ -229,33 +229,21 @@ def layer_face(speech: visemes.SpeechCurves, expression: np.ndarray, blink: np.n
     return visemes.make_contacts(face, speech.closure, speech.contact)
 
 
-_OPENING = [_I[n] for n in ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
-                            "mouthUpperUpRight")]
-LOUDNESS_RANGE = (0.3, 1.6)  # the opening's scale at the quietest and loudest frames
-
-
 def follow_loudness(speech: visemes.SpeechCurves, samples: np.ndarray, power: float) -> visemes.SpeechCurves:
-    """``speech`` with its opening shapes (jaw, lower and upper lip) scaled at each frame by
-    ``(loudness / median loudness while speaking) ** power``, clipped to :data:`LOUDNESS_RANGE`; ``samples (n,)``
-    at 16 kHz. The loudness is :func:`expclip.lipsync.loudness`, the benchmark's own envelope. The range and
-    power were chosen on corpus clips alone: they raise the corpus mouth's median correlation with its loudness
-    from 0.53 to 0.74 (40 training clips; 0.5–1.3 gave 0.72, and squaring the ratio no more than 0.74)."""
+    """``speech`` with its opening shapes scaled frame by frame with the loudness of ``samples (n,)`` (16 kHz) by
+    :func:`expclip.articulation.follow_loudness`, the reference being the median loudness while the phones say
+    speech. Its range and power were chosen on corpus clips alone: they raise the corpus mouth's median
+    correlation with its loudness from 0.53 to 0.74 (40 training clips; a range of 0.5–1.3 gave 0.72, and squaring
+    the ratio no more than 0.74)."""
+    from expclip.articulation import LOUDNESS_RANGE
+    from expclip.articulation import follow_loudness as scale_opening
     from expclip.lipsync import loudness
 
-    if power == 0:
+    weights = scale_opening(speech.weights, loudness(samples), speech.activity > 0.5, power,
+                            widest=LOUDNESS_RANGE[1])
+    if weights is speech.weights:
         return speech
-    frames = len(speech.weights)
-    envelope = np.zeros(frames, np.float64)
-    measured = loudness(samples)[:frames]
-    envelope[:len(measured)] = measured
-    speaking = speech.activity > 0.5
-    reference = float(np.median(envelope[speaking])) if speaking.any() else 0.0
-    if reference <= 0:
-        return speech
-    scale = np.clip((envelope / reference) ** power, *LOUDNESS_RANGE)
-    weights = speech.weights.copy()
-    weights[:, _OPENING] = np.clip(weights[:, _OPENING] * scale[:, None], 0.0, 1.0)
-    return visemes.SpeechCurves(weights.astype(np.float32), speech.closure, speech.contact, speech.activity)
+    return visemes.SpeechCurves(weights, speech.closure, speech.contact, speech.activity)
 
 
 # --- clips ---------------------------------------------------------------------------------------------
