@@ -171,7 +171,7 @@ class Animator:
         speech's phones are aligned (``transcript``: the words said, or a text file of them; else a
         sidecar ``<stem>.txt`` beside an audio path, else Whisper) and the lips say them
         (:mod:`expclip.articulation`); speech that cannot be aligned keeps the audio-only lips (the
-        generator's, opening with the loudness), and the notes say which it was. ``alignment``: this recording's :class:`expclip.alignment.Alignment` when
+        generator's, narrowing with the loudness), and the notes say which it was. ``alignment``: this recording's :class:`expclip.alignment.Alignment` when
         the caller has already made it (it is then not aligned again).
         """
         from expclip.audio import MAX_SECONDS, SAMPLE_RATE, is_silent, load_speech, prepare_speech
@@ -241,12 +241,13 @@ class Animator:
                 f"“{words}”).")
 
     def _audio_lips(self, frames: np.ndarray, samples: np.ndarray, rest: np.ndarray) -> np.ndarray:
-        """The lips where the phones are not known: the generator's ``frames (T, 52)``, their opening following the
-        voice's loudness around the style's ``rest (T, 52)`` (:func:`expclip.articulation.follow_loudness`)."""
-        from expclip.articulation import follow_loudness
+        """The lips where the phones are not known (:func:`expclip.articulation.audio_lips`): the generator's
+        ``frames (T, 52)`` moving around the style's ``rest (T, 52)`` as the phone-aware lips do, narrowing with the
+        loudness of ``samples``."""
+        from expclip.articulation import audio_lips
         from expclip.lipsync import loudness
 
-        return follow_loudness(frames, loudness(samples, self.fps), rest=rest)
+        return audio_lips(frames, loudness(samples, self.fps), rest)
 
     @staticmethod
     def _timeline(prompt, image, timeline) -> list[tuple[float, object]]:

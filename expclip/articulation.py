@@ -12,8 +12,8 @@ the generator made (the style's brows, eyes, cheeks, smile; the head's blinks):
 * on P/B/M the lips meet and on F/V the lower lip tucks under the teeth
   (:func:`expclip.visemes.make_contacts`), whatever else the face does.
 
-With or without phones (the audio-only lips: speech the aligner cannot handle, or ``phones=False``),
-:func:`follow_loudness` narrows the mouth's opening where the voice is quieter than its usual level, frame by
+Where the phones are not known (speech the aligner cannot handle, or ``phones=False``), :func:`audio_lips`
+scales the generator's own speech motion by the same :data:`SPEECH_GAIN`. In both, :func:`follow_loudness` narrows the mouth's opening where the voice is quieter than its usual level, frame by
 frame, as a real mouth narrows when the sound stops (a stop's closure, the end of a word, a pause). The talking
 corpus's mouths are made by the same function (builder version 3), where it also widens loud syllables; the
 generator learned that widening, so inference only narrows.
@@ -78,6 +78,17 @@ def articulate(frames: np.ndarray, phones: Sequence, fps: float, rest: np.ndarra
 
         out = follow_loudness(out, envelope(samples, fps), activity > 0.5, rest=rest)
     return np.clip(make_contacts(out, closure, contact), 0.0, 1.0).astype(np.float32)
+
+
+def audio_lips(frames: np.ndarray, envelope: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """The lips where the phones are not known: the generator's ``frames (T, 52)`` with their speech shapes' motion
+    over the style's mouth ``rest`` (``(52,)`` or ``(T, 52)``) scaled by :data:`SPEECH_GAIN`, as :func:`articulate`
+    scales its own, then narrowed with the loudness ``envelope (T,)`` (:func:`follow_loudness`). ``(T, 52)``."""
+    frames = np.asarray(frames, np.float32)
+    rest = np.broadcast_to(np.asarray(rest, np.float32), frames.shape)
+    out = frames.copy()
+    out[:, _SPEECH] = np.clip(rest[:, _SPEECH] + SPEECH_GAIN * (frames[:, _SPEECH] - rest[:, _SPEECH]), 0.0, 1.0)
+    return follow_loudness(out, envelope, rest=rest)
 
 
 def follow_loudness(weights: np.ndarray, envelope: np.ndarray, speaking: np.ndarray | None = None,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from expclip.articulation import LOUDNESS_RANGE, articulate, follow_loudness
+from expclip.articulation import LOUDNESS_RANGE, SPEECH_GAIN, articulate, audio_lips, follow_loudness
 from head import arkit
 
 I = arkit.INDEX
@@ -77,3 +77,16 @@ def test_phone_aware_lips_open_with_the_loudness_but_still_meet_on_b() -> None:
     assert _gap(followed)[6:9].min() < 0.005                    # the /b/ still closes
     assert _gap(followed)[13:22].mean() < _gap(plain)[13:22].mean()  # the quiet part of the vowel narrows
     assert _gap(followed)[27:37].mean() == pytest.approx(_gap(plain)[27:37].mean(), abs=0.02)  # the loud part stays
+
+
+def test_audio_lips_move_like_the_phone_aware_ones_and_rest_when_quiet() -> None:
+    frames = np.zeros((20, 52), np.float32)
+    frames[:, I["jawOpen"]] = 0.3
+    frames[:, [I["mouthSmileLeft"], I["mouthSmileRight"]]] = 0.6
+    rest = np.zeros(52, np.float32)
+    rest[I["jawOpen"]] = 0.1
+    envelope = np.r_[np.full(10, 0.8), np.zeros(10)]  # speech, then silence
+    out = audio_lips(frames, envelope, rest)
+    assert out[:10, I["jawOpen"]] == pytest.approx(0.1 + SPEECH_GAIN * 0.2)
+    assert out[10:, I["jawOpen"]] == pytest.approx(0.1 + LOUDNESS_RANGE[0] * SPEECH_GAIN * 0.2)
+    np.testing.assert_allclose(out[:, I["mouthSmileLeft"]], 0.6)  # the style's smile is not a speech shape

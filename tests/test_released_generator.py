@@ -85,7 +85,7 @@ def test_lips_close_on_bilabials_and_rest_in_a_pause(animator, tmp_path: Path) -
     assert stats.pause_vowel_ratio <= 0.25, stats
     audio_only = animator.animate(speech, "calm", blinks=False, phones=False)
     assert not any("aligned" in note for note in audio_only.notes)
-    # The audio-only lips (the generator's, narrowing with the loudness): 15 of 16 closures and a pause at 0.18 of
+    # The audio-only lips (the generator's, narrowing with the loudness): 15 of 16 closures and a pause at 0.15 of
     # the vowels' opening; the generator alone (the Live tab's lips) 14 of 16 and 0.25, the 2026-11-24 release
     # 7 of 16 and 0.56.
     phones = align(speech, BILABIAL_SENTENCE).phones
