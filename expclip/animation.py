@@ -244,10 +244,11 @@ class Animator:
         """The lips where the phones are not known (:func:`expclip.articulation.audio_lips`): the generator's
         ``frames (T, 52)`` moving around the style's ``rest (T, 52)`` as the phone-aware lips do, narrowing with the
         loudness of ``samples``."""
-        from expclip.articulation import audio_lips
+        from expclip.articulation import audio_lips, opening_scale, speaking_level
         from expclip.lipsync import loudness
 
-        return audio_lips(frames, loudness(samples, self.fps), rest)
+        level = loudness(samples, self.fps)
+        return audio_lips(frames, rest, opening_scale(level, speaking_level(level)))
 
     @staticmethod
     def _timeline(prompt, image, timeline) -> list[tuple[float, object]]:

@@ -12,8 +12,8 @@ the generator made (the style's brows, eyes, cheeks, smile; the head's blinks):
 * on P/B/M the lips meet and on F/V the lower lip tucks under the teeth
   (:func:`expclip.visemes.make_contacts`), whatever else the face does.
 
-Where the phones are not known (speech the aligner cannot handle, or ``phones=False``), :func:`audio_lips`
-scales the generator's own speech motion by the same :data:`SPEECH_GAIN`. In both, :func:`follow_loudness` narrows the mouth's opening where the voice is quieter than its usual level, frame by
+Where the phones are not known (speech the aligner cannot handle, ``phones=False``, the live stream),
+:func:`audio_lips` scales the generator's own speech motion by the same :data:`SPEECH_GAIN`. In both, :func:`follow_loudness` narrows the mouth's opening where the voice is quieter than its usual level, frame by
 frame, as a real mouth narrows when the sound stops (a stop's closure, the end of a word, a pause). The talking
 corpus's mouths are made by the same function (builder version 3), where it also widens loud syllables; the
 generator learned that widening, so inference only narrows.
@@ -80,15 +80,47 @@ def articulate(frames: np.ndarray, phones: Sequence, fps: float, rest: np.ndarra
     return np.clip(make_contacts(out, closure, contact), 0.0, 1.0).astype(np.float32)
 
 
-def audio_lips(frames: np.ndarray, envelope: np.ndarray, rest: np.ndarray) -> np.ndarray:
+def audio_lips(frames: np.ndarray, rest: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """The lips where the phones are not known: the generator's ``frames (T, 52)`` with their speech shapes' motion
     over the style's mouth ``rest`` (``(52,)`` or ``(T, 52)``) scaled by :data:`SPEECH_GAIN`, as :func:`articulate`
-    scales its own, then narrowed with the loudness ``envelope (T,)`` (:func:`follow_loudness`). ``(T, 52)``."""
+    scales its own, then the opening moved from ``rest`` by ``scale (T,)`` (:func:`opening_scale` of the loudness).
+    ``(T, 52)``."""
     frames = np.asarray(frames, np.float32)
     rest = np.broadcast_to(np.asarray(rest, np.float32), frames.shape)
     out = frames.copy()
     out[:, _SPEECH] = np.clip(rest[:, _SPEECH] + SPEECH_GAIN * (frames[:, _SPEECH] - rest[:, _SPEECH]), 0.0, 1.0)
-    return follow_loudness(out, envelope, rest=rest)
+    return scale_opening(out, scale, rest)
+
+
+def speaking_level(level: np.ndarray, speaking: np.ndarray | None = None) -> float:
+    """The median of the loudness ``level (T,)`` (0–1) over the ``speaking (T,)`` frames (default: those louder than
+    :data:`SPEAKING_LOUDNESS`); 0 when there are none."""
+    level = np.asarray(level, np.float64)
+    speaking = level > SPEAKING_LOUDNESS if speaking is None else np.asarray(speaking, bool)[:len(level)]
+    return float(np.median(level[:len(speaking)][speaking])) if speaking.any() else 0.0
+
+
+def opening_scale(level: np.ndarray, reference: float, power: float = 1.0,
+                  widest: float = INFERENCE_WIDEST) -> np.ndarray:
+    """How far the mouth opens at each frame relative to what the generator made, ``(T,)``: ``(level / reference)
+    ** power`` clipped to ``[LOUDNESS_RANGE[0], widest]`` (all ones when ``reference`` is 0: nothing to follow)."""
+    level = np.asarray(level, np.float64)
+    if reference <= 0:
+        return np.ones(len(level))
+    return np.clip((level / reference) ** power, LOUDNESS_RANGE[0], widest)
+
+
+def scale_opening(weights: np.ndarray, scale: np.ndarray, rest: np.ndarray | None = None) -> np.ndarray:
+    """``weights (T, 52)`` with the opening shapes (:data:`OPENING_SHAPES`) moved from ``rest`` (``(52,)`` or
+    ``(T, 52)``, default zeros) by ``scale (T,)`` times as much (frames beyond ``scale``'s length keep a factor 1)."""
+    weights = np.asarray(weights, np.float32)
+    factor = np.ones((len(weights), 1))
+    given = np.asarray(scale, np.float64)[:len(weights)]
+    factor[:len(given), 0] = given
+    base = np.zeros_like(weights) if rest is None else np.broadcast_to(np.asarray(rest, np.float32), weights.shape)
+    out = weights.copy()
+    out[:, _OPENING] = np.clip(base[:, _OPENING] + factor * (weights[:, _OPENING] - base[:, _OPENING]), 0.0, 1.0)
+    return out
 
 
 def follow_loudness(weights: np.ndarray, envelope: np.ndarray, speaking: np.ndarray | None = None,
@@ -107,18 +139,10 @@ def follow_loudness(weights: np.ndarray, envelope: np.ndarray, speaking: np.ndar
     there is nothing to follow (``power`` 0, or silence).
     """
     weights = np.asarray(weights, np.float32)
-    if power == 0:
-        return weights
-    frames = len(weights)
-    level = np.zeros(frames, np.float64)
-    measured = np.asarray(envelope, np.float64)[:frames]
+    level = np.zeros(len(weights), np.float64)
+    measured = np.asarray(envelope, np.float64)[:len(weights)]
     level[:len(measured)] = measured
-    speaking = level > SPEAKING_LOUDNESS if speaking is None else np.asarray(speaking, bool)[:frames]
-    reference = float(np.median(level[:len(speaking)][speaking])) if speaking.any() else 0.0
-    if reference <= 0:
+    reference = speaking_level(level, speaking)
+    if power == 0 or reference <= 0:
         return weights
-    scale = np.clip((level / reference) ** power, LOUDNESS_RANGE[0], widest)[:, None]
-    base = np.zeros_like(weights) if rest is None else np.broadcast_to(np.asarray(rest, np.float32), weights.shape)
-    out = weights.copy()
-    out[:, _OPENING] = np.clip(base[:, _OPENING] + scale * (weights[:, _OPENING] - base[:, _OPENING]), 0.0, 1.0)
-    return out
+    return scale_opening(weights, opening_scale(level, reference, power, widest), rest)

@@ -155,11 +155,20 @@ def speech_envelope(samples: np.ndarray, fps: float = FPS, sample_rate: int = SA
     frames = num_frames(len(audio), fps, sample_rate)
     if frames == 0:
         return np.zeros(0, np.float32)
+    return frame_level_db(audio, np.arange(frames), 0, fps, sample_rate)
+
+
+def frame_level_db(audio: np.ndarray, frames: np.ndarray, offset: int = 0, fps: float = FPS,
+                   sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """:func:`speech_envelope`'s level of the given ``frames (n,)`` from a buffer ``audio`` that starts at sample
+    ``offset`` of the recording (a live stream keeps only its tail): ``(n,)`` float32 dBFS. The samples a frame
+    reads must be in the buffer, except past its end (not heard yet, as past a recording's end)."""
+    audio = np.asarray(audio, np.float64).reshape(-1)
     energy = np.concatenate([[0.0], np.cumsum(audio**2)])
     half = sample_rate / fps / 2
-    centres = frame_centres(frames, fps, sample_rate)
-    start = np.clip(np.round(centres - half).astype(np.int64), 0, len(audio))
-    end = np.clip(np.round(centres + half).astype(np.int64), 0, len(audio))
+    centres = np.asarray(frames, np.float64) * (sample_rate / fps)  # frame_centres of those frames
+    start = np.clip(np.round(centres - half).astype(np.int64) - offset, 0, len(audio))
+    end = np.clip(np.round(centres + half).astype(np.int64) - offset, 0, len(audio))
     mean = (energy[end] - energy[start]) / np.maximum(end - start, 1)
     return np.maximum(10 * np.log10(np.maximum(mean, 1e-12)), _FLOOR_DB).astype(np.float32)
 

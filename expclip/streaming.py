@@ -21,11 +21,13 @@ How it keeps what the offline :class:`expclip.animation.Animator` does:
 * Style: a prompt (text → ExpCLIP → expression → the generator's frozen E, exactly as the animator makes
   it), a photo, or any expression (52,). A change is cross-faded over ``transition_s``: while styles mix,
   the generator runs on all of them in one batch and their outputs are mixed, so the lips stay in sync.
+* Lips: as ``animate``'s audio-only lips (:func:`expclip.articulation.audio_lips`): the generator's speech motion
+  scaled as the phone-aware lips scale theirs, narrowed where the voice is quieter than its median speaking level.
+  Offline that level is the whole clip's; live it is that of the last :data:`LEVEL_HISTORY_S` seconds heard
+  (``audio_lips=False``: the generator's own lips, as before 2026-12-07).
 * Blinks: :func:`expclip.motion.blinks` drawn in blocks of about 60 s (:class:`BlinkTrack`).
 
-Phone-aware lips (:mod:`expclip.articulation`) need the words of a whole utterance, and the offline audio-only
-lips' loudness following needs the clip's median speaking level: both are offline only; live lips are the
-generator's own.
+Phone-aware lips (:mod:`expclip.articulation`) need the words of a whole utterance and are offline only.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ import numpy as np
 import torch
 
 from expclip.animation import BLINKS, Animator, load_animator
-from expclip.audio import SAMPLE_RATE, num_frames
+from expclip.articulation import audio_lips as shape_audio_lips
+from expclip.articulation import opening_scale, speaking_level
+from expclip.audio import SAMPLE_RATE, frame_level_db, normalise_envelope, num_frames
 from expclip.motion import blinks as blink_track
 from head.arkit import NUM_BLENDSHAPES
 
@@ -50,6 +54,7 @@ SAMPLES_PER_PIECE = 1600  # 0.1 s = 3 frames: feature windows start on these
 SETTLE_SAMPLES = 560  # logmel: a frame reads the audio within 35 ms of its instant
 LOCAL_CONTEXT_S = {"logmel": 0.1}  # left context a front end needs for exact features; others get 1 s
 BLINK_BLOCK_S, BLINK_GAP_S = 60.0, 2.0
+LEVEL_HISTORY_S = 60.0  # the loudness heard over this long sets the live lips' speaking level
 
 
 class StreamError(ValueError):
@@ -98,7 +103,8 @@ class LiveAnimator:
     """Incremental speech → face over an :class:`Animator`: :meth:`push` chunks, get :class:`LiveFrame` s."""
 
     def __init__(self, animator: Animator, *, lookahead: int = LOOKAHEAD_FRAMES, window: int = WINDOW_FRAMES,
-                 transition_s: float = TRANSITION_S, blinks: bool = True, seed: int = 0) -> None:
+                 transition_s: float = TRANSITION_S, blinks: bool = True, seed: int = 0,
+                 audio_lips: bool = True) -> None:
         if lookahead < 0 or window <= lookahead:
             raise StreamError(f"A look-ahead of {lookahead} frames needs a window longer than it (got {window}).")
         self.animator = animator
@@ -108,9 +114,10 @@ class LiveAnimator:
         encoder = animator.audio_encoder
         self.context = int(round(LOCAL_CONTEXT_S.get(encoder.name, 1.0) * 10)) * SAMPLES_PER_PIECE
         self.blinks = BlinkTrack(self.fps, seed) if blinks else None
+        self.audio_lips = audio_lips
         self._lock = threading.Lock()
-        self._styles: dict[str, torch.Tensor] = {}  # prompts already encoded
-        self._mix: list[list] = []  # [style (style_dim,), share now, target share]
+        self._styles: dict[str, tuple[torch.Tensor, np.ndarray]] = {}  # prompts already encoded: style, expression
+        self._mix: list[list] = []  # [style (style_dim,), share now, target share, expression (52,)]
         self.set_expression(np.zeros(NUM_BLENDSHAPES, np.float32))
         self.reset()
 
@@ -127,6 +134,7 @@ class LiveAnimator:
         self._audio_start = 0
         self._received = 0  # samples so far
         self._features = deque(maxlen=self.window)  # settled feature frames (audio_dim,), the latest last
+        self._levels = deque(maxlen=int(LEVEL_HISTORY_S * self.fps))  # settled frames' loudness (dBFS), latest last
         self._settled = 0  # feature frames settled so far
         self._emitted = 0  # frames made so far
         self._arrivals: deque[tuple[int, float]] = deque()  # (samples received, wall time) per push
@@ -139,8 +147,8 @@ class LiveAnimator:
         key = f"{intensity:.3f}:{prompt.strip()}"
         if key not in self._styles:
             expression, _ = self.animator.prompt_expression(prompt, intensity)
-            self._styles[key] = self.animator.styles(expression[None])[0]
-        self._set_style(self._styles[key], fade)
+            self._styles[key] = (self.animator.styles(expression[None])[0], expression)
+        self._set_style(*self._styles[key], fade)
 
     def set_image(self, image, intensity: float = 1.0, fade: bool = True) -> None:
         """Style from a face photo (a path, PIL image or array), read as the Image tab reads it."""
@@ -152,16 +160,16 @@ class LiveAnimator:
         expression = np.asarray(expression, np.float32)
         if expression.shape != (NUM_BLENDSHAPES,) or not np.all(np.isfinite(expression)):
             raise StreamError(f"An expression is {NUM_BLENDSHAPES} finite weights; got shape {expression.shape}.")
-        self._set_style(self.animator.styles(expression[None])[0], fade)
+        self._set_style(self.animator.styles(expression[None])[0], expression, fade)
 
-    def _set_style(self, style: torch.Tensor, fade: bool) -> None:
+    def _set_style(self, style: torch.Tensor, expression: np.ndarray, fade: bool) -> None:
         with self._lock:
             if not fade or not self._mix:
-                self._mix = [[style, 1.0, 1.0]]
+                self._mix = [[style, 1.0, 1.0, expression]]
                 return
             for entry in self._mix:
                 entry[2] = 0.0
-            self._mix.append([style, 0.0, 1.0])
+            self._mix.append([style, 0.0, 1.0, expression])
 
     def _shares(self, frames: int) -> np.ndarray:
         """Move every style's share towards its target, one step a frame: the shares ``(frames, K)`` of the
@@ -226,6 +234,7 @@ class LiveAnimator:
         features = self.animator.features(self._audio[start - self._audio_start:])  # (frames, audio_dim)
         first = start * 3 // SAMPLES_PER_PIECE
         self._features.extend(features[self._settled - first:settled - first])
+        self._levels.extend(frame_level_db(self._audio, np.arange(self._settled, settled), self._audio_start, self.fps))
         self._settled = settled
         keep = max(0, int((settled * per_frame - self.context) // SAMPLES_PER_PIECE) * SAMPLES_PER_PIECE)
         if keep > self._audio_start:
@@ -239,10 +248,16 @@ class LiveAnimator:
         first = self._settled - len(window)
         with self._lock:
             styles = torch.stack([e[0] for e in self._mix])  # (K, style_dim)
+            expressions = np.stack([e[3] for e in self._mix])  # (K, 52)
             shares = self._shares(ready - self._emitted)  # (n, K)
         out = self.animator.generator(window.expand(len(styles), -1, -1), styles).float().cpu().numpy()
         rows = np.arange(self._emitted, ready) - first
         frames = np.einsum("nk,knc->nc", shares, out[:, rows]).astype(np.float32)  # (n, 52)
+        if self.audio_lips:
+            heard = normalise_envelope(np.asarray(self._levels, np.float32))  # 0–1 by the last minute's loud speech
+            rows = np.arange(self._emitted, ready) - (self._settled - len(heard))
+            scale = opening_scale(heard[rows], speaking_level(heard))
+            frames = shape_audio_lips(frames, shares @ expressions, scale)
         if self.blinks is not None:
             lids = np.stack([self.blinks.at(i) for i in range(self._emitted, ready)])
             frames[:, BLINKS] = np.maximum(frames[:, BLINKS], lids)

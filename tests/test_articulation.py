@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from expclip.articulation import LOUDNESS_RANGE, SPEECH_GAIN, articulate, audio_lips, follow_loudness
+from expclip.articulation import (LOUDNESS_RANGE, SPEECH_GAIN, articulate, audio_lips, follow_loudness, opening_scale,
+                                  speaking_level)
 from head import arkit
 
 I = arkit.INDEX
@@ -86,7 +87,7 @@ def test_audio_lips_move_like_the_phone_aware_ones_and_rest_when_quiet() -> None
     rest = np.zeros(52, np.float32)
     rest[I["jawOpen"]] = 0.1
     envelope = np.r_[np.full(10, 0.8), np.zeros(10)]  # speech, then silence
-    out = audio_lips(frames, envelope, rest)
+    out = audio_lips(frames, rest, opening_scale(envelope, speaking_level(envelope)))
     assert out[:10, I["jawOpen"]] == pytest.approx(0.1 + SPEECH_GAIN * 0.2)
     assert out[10:, I["jawOpen"]] == pytest.approx(0.1 + LOUDNESS_RANGE[0] * SPEECH_GAIN * 0.2)
     np.testing.assert_allclose(out[:, I["mouthSmileLeft"]], 0.6)  # the style's smile is not a speech shape
