@@ -171,8 +171,9 @@ class Animator:
         speech's phones are aligned (``transcript``: the words said, or a text file of them; else a
         sidecar ``<stem>.txt`` beside an audio path, else Whisper) and the lips say them
         (:mod:`expclip.articulation`); speech that cannot be aligned keeps the audio-only lips (the
-        generator's, narrowing with the loudness), and the notes say which it was. ``alignment``: this recording's :class:`expclip.alignment.Alignment` when
-        the caller has already made it (it is then not aligned again).
+        generator's, narrowing with the loudness), and the notes say which it was. ``alignment``: this
+        recording's :class:`expclip.alignment.Alignment` when the caller has already made it (it is then not
+        aligned again).
         """
         from expclip.audio import MAX_SECONDS, SAMPLE_RATE, is_silent, load_speech, prepare_speech
 
