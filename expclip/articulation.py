@@ -13,7 +13,8 @@ the generator made (the style's brows, eyes, cheeks, smile; the head's blinks):
   (:func:`expclip.visemes.make_contacts`), whatever else the face does.
 
 Where the phones are not known (speech the aligner cannot handle, ``phones=False``, the live stream),
-:func:`audio_lips` scales the generator's own speech motion by the same :data:`SPEECH_GAIN`. In both, :func:`follow_loudness` narrows the mouth's opening where the voice is quieter than its usual level, frame by
+:func:`audio_lips` scales the generator's own speech motion by the same :data:`SPEECH_GAIN`. In both,
+:func:`follow_loudness` narrows the mouth's opening where the voice is quieter than its usual level, frame by
 frame, as a real mouth narrows when the sound stops (a stop's closure, the end of a word, a pause). The talking
 corpus's mouths are made by the same function (builder version 3), where it also widens loud syllables; the
 generator learned that widening, so inference only narrows.

@@ -235,12 +235,11 @@ def follow_loudness(speech: visemes.SpeechCurves, samples: np.ndarray, power: fl
     speech. Its range and power were chosen on corpus clips alone: they raise the corpus mouth's median
     correlation with its loudness from 0.53 to 0.74 (40 training clips; a range of 0.5–1.3 gave 0.72, and squaring
     the ratio no more than 0.74)."""
-    from expclip.articulation import LOUDNESS_RANGE
-    from expclip.articulation import follow_loudness as scale_opening
+    from expclip import articulation
     from expclip.lipsync import loudness
 
-    weights = scale_opening(speech.weights, loudness(samples), speech.activity > 0.5, power,
-                            widest=LOUDNESS_RANGE[1])
+    weights = articulation.follow_loudness(speech.weights, loudness(samples), speech.activity > 0.5, power,
+                                           widest=articulation.LOUDNESS_RANGE[1])
     if weights is speech.weights:
         return speech
     return visemes.SpeechCurves(weights, speech.closure, speech.contact, speech.activity)
