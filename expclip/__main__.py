@@ -257,7 +257,8 @@ def _retrieve(args: argparse.Namespace) -> None:
     from expclip.pipeline import load
 
     gallery = args.gallery or _default_gallery()
-    hits = retrieve(args.query, gallery, load(args.checkpoint), load_image_pipeline(args.checkpoint), k=args.k)
+    reader = load_image_pipeline(args.checkpoint, neutral_face="real" if args.gallery else "rig")  # default: renders
+    hits = retrieve(args.query, gallery, load(args.checkpoint), reader, k=args.k)
     for rank, hit in enumerate(hits, start=1):
         print(f"{rank}. {hit.score:.3f} {hit.path}")
     _write_json(args.json, {"query": args.query, "gallery": str(gallery),

@@ -154,11 +154,17 @@ class BlendshapeFitter:
         """Pixel landmarks ``(478, 3)`` with the face's own shape taken out: the offsets of the ``fitted`` identity
         coefficients (rig centimetres) moved into the image by the fit's pose and subtracted, leaving the rig's mean
         face making the same expression (the same ``pixels`` when the fit solved no identity)."""
-        pixels = np.asarray(pixels, np.float64)
         if fitted.identity is None:
-            return pixels
-        offsets = np.tensordot(fitted.identity.astype(np.float64), self.identity_modes, 1)  # (478, 3)
-        return pixels - fitted.scale * offsets @ fitted.rotation.T * PIXELS_TO_RIG_AXES
+            return np.asarray(pixels, np.float64)
+        return self.without_offsets(pixels, fitted, np.tensordot(fitted.identity.astype(np.float64),
+                                                                 self.identity_modes, 1))
+
+    @staticmethod
+    def without_offsets(pixels: np.ndarray, fitted: FitResult, offsets: np.ndarray) -> np.ndarray:
+        """Pixel landmarks ``(478, 3)`` less landmark ``offsets (478, 3)`` in rig centimetres, moved into the image by
+        the ``fitted`` pose (scaled and turned as the face is)."""
+        offsets = np.asarray(offsets, np.float64)
+        return np.asarray(pixels, np.float64) - fitted.scale * offsets @ fitted.rotation.T * PIXELS_TO_RIG_AXES
 
     def _fit(self, pixels: np.ndarray) -> FitResult:
         if pixels.shape != self.neutral.shape:

@@ -207,7 +207,8 @@ def _short_hash(text: str) -> str:
 
 def checkpoint_identity(image_pipe: ImageToExpression) -> str:
     """A hash of what a face's embedding depends on: the image encoder's name, the weights of the image projector,
-    the decoder and the expression encoder, and the image calibration (changes when any is retrained)."""
+    the decoder and the expression encoder, the image calibration and the neutral face photos are read against
+    (changes when any is retrained or the pipeline reads renders instead)."""
     _require_projector(image_pipe)
     model = image_pipe.model
     digest = hashlib.sha256(image_pipe.encoder.name.encode("utf-8"))
@@ -219,6 +220,8 @@ def checkpoint_identity(image_pipe: ImageToExpression) -> str:
             digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
     for zone in (image_pipe.calibration.asymmetry, image_pipe.calibration.neutral):
         digest.update(np.asarray(zone, np.float64).tobytes())
+    offsets = image_pipe.real_face_offsets()  # photos and renders are read against different neutral faces
+    digest.update(b"rig" if offsets is None else np.asarray(offsets, np.float64).tobytes())
     return digest.hexdigest()
 
 

@@ -17,13 +17,16 @@ difference to each paired shape: a wink stays one eye, a smirk one corner (``met
 ``projector+fit``); then it takes off each shape's floor, what it reads on renders of faces that do not
 make that shape (:mod:`expclip.image_calibration`, measured per checkpoint: relaxed faces read relaxed).
 
-The fit solves the face's own shape with the rig's identity modes (:mod:`expclip.fitting`), and P_img reads
-the landmarks with that shape taken out (:meth:`~expclip.fitting.BlendshapeFitter.without_identity`): on
-renders of random faces this lowered the projector's error from 0.059 to 0.058 (retrained P_img) and from
-0.072 to 0.063 (released P_img). Whatever the method, the eyelids set how closed each eye is
-(:mod:`expclip.eyes`). :meth:`ImageToExpression.read` is the one reading of a face; the Image tab,
-``python -m expclip image``, a photo as a speech style and gallery retrieval go through it (retrieval ranks
-by the expression encoder's embedding of those weights, :meth:`ImageToExpression.embed_faces`).
+A photo's landmarks are first moved from MediaPipe's mean real face to the ICT head's neutral
+(:mod:`expclip.real_face`: real faces read against the ICT head looked squinting and frowning), unless the
+pipeline reads renders of the rig itself (``neutral_face="rig"``). The fit solves the face's own shape with the
+rig's identity modes (:mod:`expclip.fitting`), and P_img reads the landmarks with that shape taken out
+(:meth:`~expclip.fitting.BlendshapeFitter.without_identity`): on renders of random faces this lowered the
+projector's error from 0.059 to 0.058 (retrained P_img) and from 0.072 to 0.063 (released P_img). Whatever
+the method, the photo's own eyelids set how closed each eye is (:mod:`expclip.eyes`).
+:meth:`ImageToExpression.read` is the one reading of a face; the Image tab, ``python -m expclip image``, a
+photo as a speech style and gallery retrieval go through it (retrieval ranks by the expression encoder's
+embedding of those weights, :meth:`ImageToExpression.embed_faces`).
 """
 
 from __future__ import annotations
@@ -44,9 +47,11 @@ from expclip.images import ImageInput, load_image
 from expclip.landmarks import FaceLandmarks, shared_detector
 from expclip.model import ExpCLIP
 from expclip.paths import default_checkpoint
+from expclip.real_face import real_face_offsets
 from head import arkit
 
 METHODS = ("auto", "projector", "fit")
+NEUTRAL_FACES = ("real", "rig")  # what a face is read against: MediaPipe's mean real face, or the ICT head's own
 
 
 @dataclass
@@ -78,16 +83,43 @@ class ImageToExpression:
     """A checkpoint (with or without ``P_img``), its image encoder, its calibration, and the landmark fitter.
 
     ``notes`` (e.g. a calibration that no longer fits the checkpoint) are added to every reading's notes.
+    ``neutral_face``: ``"real"`` (photos of people: their landmarks are read against MediaPipe's mean real face,
+    :mod:`expclip.real_face`) or ``"rig"`` (renders of the ICT head, whose own neutral is the reference).
     """
 
     def __init__(self, model: ExpCLIP | None = None, encoder: FrozenImageEncoder | None = None,
-                 calibration: ImageCalibration | None = None, notes: Sequence[str] = ()) -> None:
+                 calibration: ImageCalibration | None = None, notes: Sequence[str] = (),
+                 neutral_face: str = "real") -> None:
         if (model is None) != (encoder is None) or (model is not None and model.image_projector is None):
             model, encoder = None, None
+        if neutral_face not in NEUTRAL_FACES:
+            raise ValueError(f"Unknown neutral face {neutral_face!r}; choose one of {', '.join(NEUTRAL_FACES)}.")
         self.model = model
         self.encoder = encoder
         self.calibration = calibration or ImageCalibration.none()
         self.notes = list(notes)
+        self.neutral_face = neutral_face
+        self._offsets: np.ndarray | None = None
+
+    def for_renders(self) -> "ImageToExpression":
+        """The same checkpoint reading renders of the ICT head (``neutral_face="rig"``), sharing its weights."""
+        return ImageToExpression(self.model, self.encoder, self.calibration, self.notes, neutral_face="rig")
+
+    def real_face_offsets(self) -> np.ndarray | None:
+        """The mean real face's landmark offsets from the rig's neutral ``(478, 3)``, or None when this pipeline reads
+        renders of the rig (``neutral_face="rig"``) or the canonical face is not cached (then a note says so)."""
+        if self.neutral_face == "rig":
+            return None
+        if self._offsets is None:
+            from head.assets import AssetError
+
+            try:
+                self._offsets = real_face_offsets(default_fitter().neutral)
+            except AssetError as error:
+                self.neutral_face = "rig"
+                self.notes.append(f"Read against the ICT head's neutral face, not a real one: {error}")
+                return None
+        return self._offsets
 
     @property
     def has_projector(self) -> bool:
@@ -122,15 +154,20 @@ class ImageToExpression:
         self._check(method, intensity)
         from expclip.eyes import with_measured_lids
 
-        fitted = default_fitter().fit(face.points)
+        fitter = default_fitter()
+        fitted, seen = fitter.fit(face.points), face
+        offsets = self.real_face_offsets()
+        if offsets is not None:  # the face as it would look on the ICT head's proportions, then read afresh
+            seen = replace(face, points=fitter.without_offsets(face.points, fitted, offsets).astype(np.float32))
+            fitted = fitter.fit(seen.points)
         if method == "fit" or (method == "auto" and not self.has_projector):
             weights, used = fitted.weights, "fit"
         else:
-            weights, used = self._project([image], [face], [fitted])[0], "projector"
+            weights, used = self._project([image], [seen], [fitted])[0], "projector"
             if method == "auto":
                 weights = self.calibration.floor(self.calibration.merge(weights, fitted.weights))
                 used = "projector+fit"
-        weights = with_measured_lids(weights, face.points)  # the lids themselves say how closed each eye is
+        weights = with_measured_lids(weights, face.points)  # the photo's own lids say how closed each eye is
         weights = np.clip(np.asarray(weights, np.float32) * intensity, 0.0, 1.0)
         return ImageResult(weights, used, face, fitted.rms, [*face.notes, *self.notes])
 
@@ -165,13 +202,14 @@ class ImageToExpression:
 
 
 def load_image_pipeline(checkpoint: str | Path | None = None, device: str = "cpu",
-                        image_encoder_weights: str | None = None) -> ImageToExpression:
-    """The image pipeline of a checkpoint (default: the released one); without ``P_img`` it fits only."""
+                        image_encoder_weights: str | None = None, neutral_face: str = "real") -> ImageToExpression:
+    """The image pipeline of a checkpoint (default: the released one); without ``P_img`` it fits only.
+    ``neutral_face`` as in :class:`ImageToExpression` (``"rig"`` for renders of the ICT head)."""
     directory = Path(checkpoint) if checkpoint is not None else default_checkpoint()
     model = load_model(directory, device)
     if model.config.image_encoder is None:
-        return ImageToExpression()
+        return ImageToExpression(neutral_face=neutral_face)
     weights = image_encoder_weights or read_config(directory).get("training", {}).get("image_encoder_weights")
     encoder = create_encoder(model.config.image_encoder, pretrained=weights, device=device, kind="image")
     calibration, note = load_calibration(directory, model)
-    return ImageToExpression(model, encoder, calibration, [note] if note else [])
+    return ImageToExpression(model, encoder, calibration, [note] if note else [], neutral_face)

@@ -68,7 +68,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def image_pipe(checkpoint: Path) -> ImageToExpression:
-    return load_image_pipeline(checkpoint)
+    return load_image_pipeline(checkpoint, neutral_face="rig")  # the gallery below is renders of the rig
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +132,8 @@ def test_first_index_embeds_every_face_and_lists_broken_files(gallery: Path, ima
     assert not list(report.folder.glob(".*partial"))
 
 
-def test_index_command_ends_with_a_one_line_summary(gallery: Path, checkpoint: Path, image_pipe) -> None:
-    folder = default_index_folder(gallery, image_pipe)  # in the cache, as a user's run would be
+def test_index_command_ends_with_a_one_line_summary(gallery: Path, checkpoint: Path) -> None:
+    folder = default_index_folder(gallery, load_image_pipeline(checkpoint))  # in the cache; a folder is read as photos
     try:
         result = subprocess.run([sys.executable, "-m", "expclip", "index", str(gallery), "--checkpoint",
                                  str(checkpoint)], cwd=Path(__file__).resolve().parents[1], capture_output=True,
@@ -197,7 +197,7 @@ def test_a_damaged_or_foreign_index_is_rebuilt(gallery: Path, image_pipe, tmp_pa
     assert (rebuilt.embedded_now, rebuilt.reused) == (6, 0) and rebuilt.notes
     _assert_rows_match_files(GalleryIndex.load(cache), image_pipe)
 
-    other = load_image_pipeline(_tiny_checkpoint(tmp_path / "retrained", seed=1))
+    other = load_image_pipeline(_tiny_checkpoint(tmp_path / "retrained", seed=1), neutral_face="rig")
     moved = index_gallery(gallery, other, progress=False, cache=cache)
     assert (moved.embedded_now, moved.reused) == (6, 0)
 
@@ -208,7 +208,7 @@ def test_the_default_index_folder_depends_on_gallery_and_projector(gallery: Path
     report = index_gallery(gallery, image_pipe, progress=False)
     assert report.folder == default_index_folder(gallery, image_pipe)
     assert report.folder.parent == tmp_path / "cache" / "galleries" and (report.folder / EMBEDDINGS).exists()
-    other = load_image_pipeline(_tiny_checkpoint(tmp_path / "retrained", seed=1))
+    other = load_image_pipeline(_tiny_checkpoint(tmp_path / "retrained", seed=1), neutral_face="rig")
     assert default_index_folder(gallery, other) != report.folder
     assert default_index_folder(gallery / "sub", image_pipe) != report.folder
     hits = search(gallery, report.index.embeddings[0], k=2)  # finds the index from the gallery folder

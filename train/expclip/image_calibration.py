@@ -29,7 +29,7 @@ def calibrate_checkpoint(checkpoint: str | Path, data: str | Path = "data/mead3d
     from expclip.landmarks import FaceLandmarks
     from expclip.mead3d import load_landmarks, read_records
 
-    pipe = load_image_pipeline(checkpoint)
+    pipe = load_image_pipeline(checkpoint, neutral_face="rig")  # renders of the rig: its own neutral
     if not pipe.has_projector:
         raise ValueError(f"{checkpoint} has no image projector to calibrate; train one with "
                          "`python -m train.expclip fit-image` first.")
