@@ -63,7 +63,7 @@ class LandmarkDetector(FaceMesh):
         """The largest face of an image, or :class:`FaceNotFound` with a sentence."""
         name = name or (str(source) if isinstance(source, (str, Path)) else "the image")
         image = load_image(source, name)
-        faces = self.detect_all(image)
+        faces = self.detect_all(image) or self.detect_distant(image)
         if not faces:
             raise FaceNotFound(f"No face was found in {name}; use a photo where one face is clearly visible, "
                                "facing the camera and not cut off.")

@@ -99,6 +99,20 @@ def test_largest_of_several_faces(face_render: np.ndarray) -> None:
     assert face.faces_found == 2 and face.box[2] < 256 and "largest" in face.notes[0]
 
 
+def test_a_distant_face_is_found_and_placed(face_render: np.ndarray) -> None:
+    # 128 px of a 1600 px picture: too small for the face mesh's own detector, found by the full-range one
+    small = np.asarray(Image.fromarray(face_render).resize((128, 128), Image.Resampling.BICUBIC))
+    canvas = np.full((1200, 1600, 3), 128, np.uint8)
+    canvas[700:828, 300:428] = small
+    assert shared_detector().detect_all(canvas) == []
+    face = detect(canvas)
+    assert face.faces_found == 1
+    reference = detect(face_render).points * 0.5 + np.array([300, 700, 0], np.float32)
+    eyes = np.linalg.norm(reference[33, :2] - reference[263, :2])
+    assert np.abs(face.points[:, :2] - reference[:, :2]).mean() < 0.05 * eyes
+    assert np.abs(face.points[:, 2] - reference[:, 2]).mean() < 0.1 * eyes  # depth in the same units as x
+
+
 def test_normalise_removes_pose() -> None:
     rng = np.random.default_rng(0)
     points = rng.normal(0, 30, (478, 3))
