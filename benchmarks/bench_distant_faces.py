@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_distant_faces",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--folder", type=Path, default=None, help="labelled photos (default: $EXPCLIP_ASSET_MIRROR/faces)")
+    parser.add_argument("--folder", type=Path, default=None,
+                        help="labelled photos (default: $EXPCLIP_ASSET_MIRROR/faces)")
     parser.add_argument("--checkpoint", type=Path, default=None, help="ExpCLIP checkpoint (default: the released one)")
     parser.add_argument("--shares", type=float, nargs="+", default=[1.0, 0.5, 0.25, 0.15, 0.1],
                         help="how much of the picture's width the photo spans (default: 1 0.5 0.25 0.15 0.1)")

@@ -52,6 +52,7 @@ from head import arkit
 
 METHODS = ("auto", "projector", "fit")
 NEUTRAL_FACES = ("real", "rig")  # what a face is read against: MediaPipe's mean real face, or the ICT head's own
+RIG_NEUTRAL_NOTE = "Read against the ICT head's neutral face, not a real one"  # a photo pipeline without the real one
 
 
 @dataclass
@@ -103,7 +104,8 @@ class ImageToExpression:
 
     def for_renders(self) -> "ImageToExpression":
         """The same checkpoint reading renders of the ICT head (``neutral_face="rig"``), sharing its weights."""
-        return ImageToExpression(self.model, self.encoder, self.calibration, self.notes, neutral_face="rig")
+        notes = [note for note in self.notes if not note.startswith(RIG_NEUTRAL_NOTE)]  # renders are read that way
+        return ImageToExpression(self.model, self.encoder, self.calibration, notes, neutral_face="rig")
 
     def real_face_offsets(self) -> np.ndarray | None:
         """The mean real face's landmark offsets from the rig's neutral ``(478, 3)``, or None when this pipeline reads
@@ -117,7 +119,7 @@ class ImageToExpression:
                 self._offsets = real_face_offsets(default_fitter().neutral)
             except AssetError as error:
                 self.neutral_face = "rig"
-                self.notes.append(f"Read against the ICT head's neutral face, not a real one: {error}")
+                self.notes.append(f"{RIG_NEUTRAL_NOTE}: {error}")
                 return None
         return self._offsets
 

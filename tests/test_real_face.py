@@ -76,6 +76,7 @@ def test_without_the_cached_face_loading_says_how_to_get_it(tmp_path, monkeypatc
         pipe = ImageToExpression()
         assert pipe.real_face_offsets() is None and pipe.neutral_face == "rig"
         assert any("ICT head's neutral face" in note for note in pipe.notes)
+        assert not pipe.for_renders().notes  # renders are read against the head's neutral anyway
     finally:
         real_face.load_canonical_face.cache_clear()
 
