@@ -88,13 +88,27 @@ def load_image(source: ImageInput, name: str | None = None) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8).copy()
 
 
+FACE_VIEW = 3.0  # a face shown smaller than this share of the picture is shown in a square this many faces wide
+
+
 def draw_face(image: np.ndarray, box: tuple[float, float, float, float], points: np.ndarray) -> np.ndarray:
-    """The photo ``(H, W, 3)`` with the face ``box`` (x0, y0, x1, y1) and its landmarks ``(N, 2|3)`` drawn on it."""
-    picture = Image.fromarray(image).convert("RGB")
+    """The photo ``(H, W, 3)`` with the face ``box`` (x0, y0, x1, y1) and its landmarks ``(N, 2|3)`` drawn on it: the
+    whole photo, or, when the face is small in it (a person far from the camera), a square of :data:`FACE_VIEW`
+    face widths around the face, so that the face can be seen."""
+    x0, y0, x1, y1 = box
+    height, width = image.shape[:2]
+    side = round(FACE_VIEW * max(x1 - x0, y1 - y0))
+    left = top = 0
+    if side < min(height, width):
+        left = int(np.clip(round((x0 + x1 - side) / 2), 0, width - side))
+        top = int(np.clip(round((y0 + y1 - side) / 2), 0, height - side))
+        image = image[top:top + side, left:left + side]
+        box = (x0 - left, y0 - top, x1 - left, y1 - top)
+    picture = Image.fromarray(np.ascontiguousarray(image)).convert("RGB")
     draw = ImageDraw.Draw(picture)
     scale = max(picture.size) / 512
     draw.rectangle(list(box), outline=(0, 200, 80), width=max(2, int(3 * scale)))
     r = max(1.0, 1.2 * scale)
-    for x, y in np.asarray(points)[:, :2]:
+    for x, y in np.asarray(points)[:, :2] - np.array([left, top]):
         draw.ellipse([x - r, y - r, x + r, y + r], fill=(255, 60, 60))
     return np.asarray(picture)

@@ -113,6 +113,24 @@ def test_a_distant_face_is_found_and_placed(face_render: np.ndarray) -> None:
     assert np.abs(face.points[:, 2] - reference[:, 2]).mean() < 0.1 * eyes  # depth in the same units as x
 
 
+def test_the_drawn_face_is_the_face_s_part_of_a_wide_picture(face_render: np.ndarray) -> None:
+    from expclip.images import FACE_VIEW, draw_face
+
+    face = detect(face_render)
+    whole = draw_face(face_render, face.box, face.points)
+    assert whole.shape == face_render.shape  # a face that fills the picture: all of it
+    canvas = np.full((1200, 1600, 3), 128, np.uint8)
+    canvas[500:756, 600:856] = face_render
+    box = (face.box[0] + 600, face.box[1] + 500, face.box[2] + 600, face.box[3] + 500)
+    shown = draw_face(canvas, box, face.points + np.array([600, 500, 0], np.float32))
+    side = round(FACE_VIEW * max(box[2] - box[0], box[3] - box[1]))
+    assert shown.shape == (side, side, 3)
+    ys, xs = np.nonzero((shown[..., 1] == 200) & (shown[..., 0] == 0))  # the box's green outline
+    assert abs((xs.min() + xs.max()) / 2 - side / 2) < 3 and abs((ys.min() + ys.max()) / 2 - side / 2) < 3
+    at_edge = draw_face(canvas, (1500, 20, 1590, 110), np.zeros((478, 3)))  # the view stays inside the picture
+    assert at_edge.shape == (270, 270, 3)
+
+
 def test_normalise_removes_pose() -> None:
     rng = np.random.default_rng(0)
     points = rng.normal(0, 30, (478, 3))
