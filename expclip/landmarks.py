@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from expclip.images import ImageInput, load_image
+from expclip.images import ImageInput, evened_exposure, load_image, poorly_exposed
 from head.landmarks import FaceMesh
 
 MIN_FACE_PIXELS = 40  # a face box narrower than this gives landmarks too coarse to read an expression
@@ -59,29 +59,48 @@ class FaceLandmarks:
 class LandmarkDetector(FaceMesh):
     """MediaPipe's face mesh (:class:`head.landmarks.FaceMesh`) on user images: the largest face, or a sentence."""
 
-    def detect(self, source: ImageInput, name: str | None = None, min_face: int = MIN_FACE_PIXELS) -> FaceLandmarks:
-        """The largest face of an image, or :class:`FaceNotFound` with a sentence."""
+    def detect(self, source: ImageInput, name: str | None = None, min_face: int = MIN_FACE_PIXELS,
+               even_exposure: bool = True) -> FaceLandmarks:
+        """The largest face of an image, or :class:`FaceNotFound` with a sentence. With ``even_exposure``, a face that
+        is dark or flat (:func:`expclip.images.poorly_exposed`) is found again on a copy of the image with
+        its exposure evened out (:func:`expclip.images.evened_exposure`), and its notes say so."""
         name = name or (str(source) if isinstance(source, (str, Path)) else "the image")
         image = load_image(source, name)
-        faces = self.detect_all(image) or self.detect_distant(image)
+        faces = self._faces(image)
         if not faces:
             raise FaceNotFound(f"No face was found in {name}; use a photo where one face is clearly visible, "
                                "facing the camera and not cut off.")
-        boxes = [(*f[:, :2].min(0), *f[:, :2].max(0)) for f in faces]
-        areas = [(x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes]
-        best = int(np.argmax(areas))
-        box = tuple(float(v) for v in boxes[best])
+        best, box = _largest(faces)
+        notes = []
+        if even_exposure and poorly_exposed(image, box):
+            again = self._faces(evened_exposure(image, box))
+            if again:
+                faces, (best, box) = again, _largest(again)
+                notes.append("The face was dark or low in contrast, so it was read from a copy with its "
+                             "brightness and contrast evened out; a well-lit photo reads best.")
         width = box[2] - box[0]
         if width < min_face:
             raise FaceNotFound(f"The face in {name} is only {width:.0f} pixels wide; faces need at least {min_face} "
                                "pixels, so use a closer or larger photo.")
-        notes = [f"{len(faces)} faces found; the largest was used."] if len(faces) > 1 else []
+        if len(faces) > 1:
+            notes.insert(0, f"{len(faces)} faces found; the largest was used.")
         yaw, pitch = head_turn(faces[best])
         if abs(yaw) > MAX_YAW or abs(pitch) > MAX_PITCH:
             notes.append(f"The head is turned {abs(yaw):.0f}° sideways and {abs(pitch):.0f}° up or down, beyond what "
                          f"the image path was trained on ({MAX_YAW:.0f}° and {MAX_PITCH:.0f}°), so the expression "
                          "may be misread; a photo facing the camera reads best.")
         return FaceLandmarks(faces[best], box, (image.shape[1], image.shape[0]), len(faces), tuple(notes))
+
+    def _faces(self, image: np.ndarray) -> list[np.ndarray]:
+        """The ``(478, 3)`` landmarks of the faces in an RGB image: the mesh's own, or else the distant ones."""
+        return self.detect_all(image) or self.detect_distant(image)
+
+
+def _largest(faces: list[np.ndarray]) -> tuple[int, tuple[float, float, float, float]]:
+    """The index of the face ``(478, 3)`` with the largest landmark box, and that box (x0, y0, x1, y1)."""
+    boxes = [(*f[:, :2].min(0), *f[:, :2].max(0)) for f in faces]
+    best = int(np.argmax([(x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in boxes]))
+    return best, tuple(float(v) for v in boxes[best])
 
 
 @lru_cache(maxsize=1)

@@ -131,6 +131,36 @@ def test_the_drawn_face_is_the_face_s_part_of_a_wide_picture(face_render: np.nda
     assert at_edge.shape == (270, 270, 3)
 
 
+def test_exposure_is_judged_on_the_face_and_evened_to_the_full_range() -> None:
+    from expclip.images import evened_exposure, poorly_exposed
+
+    rng = np.random.default_rng(0)
+    lit = rng.integers(0, 256, (100, 100, 3)).astype(np.uint8)  # the face's part spans the whole range
+    box = (20.0, 20.0, 80.0, 80.0)
+    assert not poorly_exposed(lit, box)
+    dark = (lit * 0.1).astype(np.uint8)
+    flat = (128 + (lit.astype(np.float32) - 128) * 0.2).astype(np.uint8)
+    assert poorly_exposed(dark, box) and poorly_exposed(flat, box)
+    assert not poorly_exposed(np.clip(lit.astype(np.int32) * 2, 0, 255).astype(np.uint8), box)  # glare: left alone
+    for image in (dark, flat):
+        evened = evened_exposure(image, box)
+        luminance = evened[20:80, 20:80].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        low, high = np.percentile(luminance, [2, 98])
+        assert evened.dtype == np.uint8 and evened.shape == image.shape
+        assert low < 20 and high > 235 and abs(np.median(luminance) - 128) < 20
+
+
+def test_a_dark_face_is_found_again_on_an_evened_copy(face_render: np.ndarray) -> None:
+    dark = (face_render.astype(np.float32) * 0.08).astype(np.uint8)
+    truth = detect(face_render).points
+    evened, as_found = detect(dark), shared_detector().detect(dark, even_exposure=False)
+    assert any("evened out" in note for note in evened.notes) and not as_found.notes
+    assert not any("evened out" in note for note in detect(face_render).notes)
+    error = {name: np.abs(face.points[:, :2] - truth[:, :2]).mean() for name, face in
+             (("evened", evened), ("as found", as_found))}
+    assert error["evened"] < error["as found"], error
+
+
 def test_normalise_removes_pose() -> None:
     rng = np.random.default_rng(0)
     points = rng.normal(0, 30, (478, 3))
