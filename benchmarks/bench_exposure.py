@@ -49,7 +49,7 @@ def degrade(image: np.ndarray, name: str) -> np.ndarray:
 def main(argv: list[str] | None = None) -> None:
     from expclip.image_pipeline import load_image_pipeline
     from expclip.images import load_image
-    from expclip.landmarks import shared_detector
+    from expclip.landmarks import EVENED_NOTE, shared_detector
     from train.expclip.photos import agreement, default_folder, labelled_photos
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_exposure", description=__doc__.split("\n")[0])
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
                 weights = pipe.read(picture, face).weights
                 counts["agree" + suffix] += agreement(label, weights)[0]
                 errors["mae_to_photo" + suffix].append(float(np.abs(weights - own[path]).mean()))
-                counts["evened"] += even and any("evened out" in note for note in face.notes)
+                counts["evened"] += even and EVENED_NOTE in face.notes
         emit("agree", counts["agree"], "photos", degradation=name, photos=len(photos),
              agree_as_found=counts["agree_as_found"], evened=counts["evened"],
              **{key: round(float(np.mean(values)), 4) for key, values in errors.items()})

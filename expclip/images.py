@@ -88,7 +88,7 @@ def load_image(source: ImageInput, name: str | None = None) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8).copy()
 
 
-FACE_VIEW = 3.0  # a face shown smaller than this share of the picture is shown in a square this many faces wide
+FACE_VIEW = 3.0  # a face under 1/FACE_VIEW of the picture's shorter side is shown in a square FACE_VIEW faces wide
 
 
 def draw_face(image: np.ndarray, box: tuple[float, float, float, float], points: np.ndarray) -> np.ndarray:

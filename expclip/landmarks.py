@@ -21,6 +21,8 @@ MIN_FACE_PIXELS = 40  # a face box narrower than this gives landmarks too coarse
 # Head turns the synthetic training renders cover (expclip.mead3d_synthetic: yaw ±30°, pitch ±15°), with a
 # little room for MediaPipe's own error; beyond them a photo gets a note (in-plane roll is removed exactly).
 MAX_YAW, MAX_PITCH = 35.0, 25.0
+EVENED_NOTE = ("The face was dark or low in contrast, so it was read from a copy with its brightness and contrast "
+               "evened out; a well-lit photo reads best.")
 FRONT_PITCH = 10.0  # what the chin-to-forehead axis gives a face looking straight at the camera (a front render)
 
 # MediaPipe face-mesh indices. "right"/"left" are the subject's sides (the subject's right eye is on
@@ -76,8 +78,7 @@ class LandmarkDetector(FaceMesh):
             again = self._faces(evened_exposure(image, box))
             if again:
                 faces, (best, box) = again, _largest(again)
-                notes.append("The face was dark or low in contrast, so it was read from a copy with its "
-                             "brightness and contrast evened out; a well-lit photo reads best.")
+                notes.append(EVENED_NOTE)
         width = box[2] - box[0]
         if width < min_face:
             raise FaceNotFound(f"The face in {name} is only {width:.0f} pixels wide; faces need at least {min_face} "

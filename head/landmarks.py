@@ -53,7 +53,6 @@ class FaceMesh:
         """RGB ``(H, W, 3)`` uint8 → ``(478, 3)`` pixel landmarks of the faces that MediaPipe's full-range detector
         finds (small in the image), each read by the mesh on a crop of :data:`CROP_MARGIN` face widths around it,
         scaled to :data:`CROP_SIDE` pixels; largest first, at most ``max_faces``."""
-        import mediapipe as mp
         from PIL import Image
 
         boxes = _distinct(self._far_boxes(image))[:self._max_faces]
@@ -71,8 +70,8 @@ class FaceMesh:
             centre = np.array([CROP_SIDE / 2, CROP_SIDE / 2])
             best = min(inside, key=lambda f: np.linalg.norm(f[:, :2].mean(0) - centre))  # the face the box is of
             scale = (round(left + side) - round(left)) / CROP_SIDE
-            faces.append(best * scale + np.array([round(left), round(top), 0.0], np.float32))
-        return [f.astype(np.float32) for f in faces]
+            faces.append((best * scale + np.array([round(left), round(top), 0.0])).astype(np.float32))
+        return faces
 
     def _far_boxes(self, image: np.ndarray) -> list[tuple[float, float, float, float]]:
         """Face boxes ``(x, y, w, h)`` in pixels from the full-range detector: on the whole image, and when that finds
