@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 MANIFEST, EMBEDDINGS = "manifest.json", "embeddings.npy"
-INDEX_VERSION = 3  # 2: faces embedded by E of their reading, not by P_img; 3: distant faces found too
+INDEX_VERSION = 4  # 2: faces embedded by E of their reading, not by P_img; 3: distant faces found too; 4: steadied points
 BATCH_SIZE = 32      # faces per call of the image encoder
 SAVE_EVERY_S = 60.0  # during a long run, write what is done at least this often
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from expclip.images import ImageInput, evened_exposure, load_image, poorly_exposed
+from expclip.real_face import mirror_order
+from head.assets import AssetError
 from head.landmarks import FaceMesh
 
 MIN_FACE_PIXELS = 40  # a face box narrower than this gives landmarks too coarse to read an expression
@@ -62,10 +64,12 @@ class LandmarkDetector(FaceMesh):
     """MediaPipe's face mesh (:class:`head.landmarks.FaceMesh`) on user images: the largest face, or a sentence."""
 
     def detect(self, source: ImageInput, name: str | None = None, min_face: int = MIN_FACE_PIXELS,
-               even_exposure: bool = True) -> FaceLandmarks:
+               even_exposure: bool = True, steady: bool = True) -> FaceLandmarks:
         """The largest face of an image, or :class:`FaceNotFound` with a sentence. With ``even_exposure``, a face that
         is dark or flat (:func:`expclip.images.poorly_exposed`) is found again on a copy of the image with
-        its exposure evened out (:func:`expclip.images.evened_exposure`), and its notes say so."""
+        its exposure evened out (:func:`expclip.images.evened_exposure`), and its notes say so. With ``steady``, its
+        points are the mean of two more readings (:func:`steady_points`): a tilted face reads as a level one, and a
+        face as its mirror image does."""
         name = name or (str(source) if isinstance(source, (str, Path)) else "the image")
         image = load_image(source, name)
         faces = self._faces(image)
@@ -75,9 +79,10 @@ class LandmarkDetector(FaceMesh):
         best, box = _largest(faces)
         notes = []
         if even_exposure and poorly_exposed(image, box):
-            again = self._faces(evened_exposure(image, box))
+            evened = evened_exposure(image, box)
+            again = self._faces(evened)
             if again:
-                faces, (best, box) = again, _largest(again)
+                image, faces, (best, box) = evened, again, _largest(again)
                 notes.append(EVENED_NOTE)
         width = box[2] - box[0]
         if width < min_face:
@@ -85,16 +90,35 @@ class LandmarkDetector(FaceMesh):
                                "pixels, so use a closer or larger photo.")
         if len(faces) > 1:
             notes.insert(0, f"{len(faces)} faces found; the largest was used.")
-        yaw, pitch = head_turn(faces[best])
+        points = steady_points(self, image, faces[best]) if steady else faces[best]
+        yaw, pitch = head_turn(points)
         if abs(yaw) > MAX_YAW or abs(pitch) > MAX_PITCH:
             notes.append(f"The head is turned {abs(yaw):.0f}° sideways and {abs(pitch):.0f}° up or down, beyond what "
                          f"the image path was trained on ({MAX_YAW:.0f}° and {MAX_PITCH:.0f}°), so the expression "
                          "may be misread; a photo facing the camera reads best.")
-        return FaceLandmarks(faces[best], box, (image.shape[1], image.shape[0]), len(faces), tuple(notes))
+        box = tuple(float(v) for v in (*points[:, :2].min(0), *points[:, :2].max(0)))
+        return FaceLandmarks(points, box, (image.shape[1], image.shape[0]), len(faces), tuple(notes))
 
     def _faces(self, image: np.ndarray) -> list[np.ndarray]:
         """The ``(478, 3)`` landmarks of the faces in an RGB image: the mesh's own, or else the distant ones."""
         return self.detect_all(image) or self.detect_distant(image)
+
+
+def steady_points(mesh: FaceMesh, image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """The landmarks ``(478, 3)`` float32 of the face at ``points (478, 3)`` in RGB ``image``, read from a crop turned
+    so that its eyes are level and from the mirror image of that crop (:meth:`head.landmarks.FaceMesh.look_again`),
+    and averaged: MediaPipe reads a tilted face less well than a level one and a face and its mirror image to
+    slightly different points, so the mean is steadier than one reading. Without the canonical face (whose symmetry
+    gives the mirror order) only the level crop is read; if the mesh finds the face in neither, ``points`` stay."""
+    try:
+        order = mirror_order()
+    except AssetError:
+        order = None
+    looks = [mesh.look_again(image, points)]
+    if order is not None:
+        looks.append(mesh.look_again(image, points, order))
+    looks = [look for look in looks if look is not None]
+    return np.mean(looks, axis=0).astype(np.float32) if looks else np.asarray(points, np.float32)
 
 
 def _largest(faces: list[np.ndarray]) -> tuple[int, tuple[float, float, float, float]]:

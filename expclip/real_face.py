@@ -43,6 +43,9 @@ CACHE_NAME = "mediapipe_canonical_face_v1.npy"
 MESH_POINTS = 468  # the canonical face has no iris points (MediaPipe's 468–477)
 IRISES = {468: "RIGHT", 473: "LEFT"}  # first iris point → the eye it sits in (the subject's side)
 SET_UP = "run `python -m expclip.real_face` (part of `make setup`) once"
+# Each iris point's twin in a mirror image (468–472: the subject's right iris, centre first; 473–477: the left). The
+# canonical face has no irises, so these were read off the mesh of a photo and of its mirror image (tested on renders).
+IRIS_MIRROR = (473, 476, 475, 474, 477, 468, 471, 470, 469, 472)
 
 
 def canonical_face_path() -> Path:
@@ -100,6 +103,22 @@ def load_canonical_face() -> np.ndarray:
     if not path.is_file():
         raise AssetError(f"MediaPipe's canonical face is not cached ({path} is missing); {SET_UP}.")
     return np.load(path)
+
+
+@lru_cache(maxsize=1)
+def mirror_order() -> np.ndarray:
+    """``(478,)``: the MediaPipe point that each point becomes in a mirror image of the face (the subject's right eye's
+    outer corner 33 becomes the left's 263, and so on), found on the canonical face, which is symmetric: each vertex's
+    twin is the vertex at its mirrored place. Raises :class:`AssetError` when the canonical face is not cached."""
+    from scipy.spatial import cKDTree
+
+    canonical = load_canonical_face().astype(np.float64)
+    mirrored = canonical * np.array([-1.0, 1.0, 1.0])
+    distance, twins = cKDTree(canonical).query(mirrored)
+    if distance.max() > 1e-3 or len(set(twins.tolist())) != MESH_POINTS:
+        raise AssetError("MediaPipe's canonical face is not symmetric, so its mirror order cannot be found; "
+                         f"{SET_UP} again.")
+    return np.concatenate([twins, IRIS_MIRROR]).astype(np.int64)
 
 
 def real_face_offsets(neutral: np.ndarray, canonical: np.ndarray | None = None) -> np.ndarray:

@@ -5,6 +5,11 @@
 the same units as ``x``. It is what the rig's correspondence is built with (rendered heads) and what
 :class:`expclip.landmarks.LandmarkDetector` runs on user photos.
 
+A face's points vary with how it sits in the picture: MediaPipe's mesh reads a tilted face less well than a level
+one, and a face and its mirror image to slightly different points. :meth:`FaceMesh.look_again` reads a face once
+more from a crop turned so that its eyes are level (and mirrored, if asked), for
+:class:`expclip.landmarks.LandmarkDetector` to average.
+
 The face mesh finds faces with MediaPipe's short-range detector, which misses faces that fill less than about a
 fifth of the image (a person photographed from a few metres, a group). :meth:`FaceMesh.detect_distant` finds those
 with the full-range detector (also in the wheel) and runs the mesh on an enlarged crop around each.
@@ -72,6 +77,37 @@ class FaceMesh:
             scale = (round(left + side) - round(left)) / CROP_SIDE
             faces.append((best * scale + np.array([round(left), round(top), 0.0])).astype(np.float32))
         return faces
+
+    def look_again(self, image: np.ndarray, points: np.ndarray, mirror_order: np.ndarray | None = None
+                   ) -> np.ndarray | None:
+        """The face at landmarks ``points (478, 3)`` of RGB ``image (H, W, 3)`` read again by the mesh from a crop of
+        :data:`CROP_MARGIN` face sizes, turned so that the eyes are level and scaled to :data:`CROP_SIDE` pixels;
+        with ``mirror_order (478,)`` (the point each point becomes in a mirror image) the crop is also mirrored and the
+        points are put back in order. The points ``(478, 3)`` in the image's pixels, or None if the mesh finds no face.
+        """
+        import cv2
+
+        points = np.asarray(points, np.float64)
+        right, left = points[[33, 133], :2].mean(0), points[[263, 362], :2].mean(0)  # the subject's eyes
+        tilt = np.degrees(np.arctan2(left[1] - right[1], left[0] - right[0]))
+        mesh = points[:NUM_MESH_POINTS, :2]
+        centre, size = mesh.mean(0), CROP_MARGIN * float(np.ptp(mesh, axis=0).max())
+        to_crop = np.vstack([cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(tilt),
+                                                     CROP_SIDE / size), [0.0, 0.0, 1.0]])
+        to_crop[:2, 2] += CROP_SIDE / 2 - centre
+        if mirror_order is not None:
+            to_crop = np.array([[-1.0, 0.0, CROP_SIDE], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]) @ to_crop
+        crop = cv2.warpAffine(np.ascontiguousarray(image), to_crop[:2], (CROP_SIDE, CROP_SIDE),
+                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        found = self.detect_all(crop)
+        if not found:
+            return None
+        face = min(found, key=lambda f: np.linalg.norm(f[:, :2].mean(0) - CROP_SIDE / 2)).astype(np.float64)
+        back = np.linalg.inv(to_crop)
+        xy = face[:, :2] @ back[:2, :2].T + back[:2, 2]
+        depth = face[:, 2] * np.sqrt(abs(np.linalg.det(back[:2, :2])))  # z is in x's units: scaled like them
+        again = np.column_stack([xy, depth])
+        return again[mirror_order] if mirror_order is not None else again
 
     def _far_boxes(self, image: np.ndarray) -> list[tuple[float, float, float, float]]:
         """Face boxes ``(x, y, w, h)`` in pixels from the full-range detector: on the whole image, and when that finds

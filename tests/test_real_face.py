@@ -124,3 +124,18 @@ def test_gallery_indexes_of_photos_and_of_renders_are_kept_apart() -> None:
 
     pipe = load_image_pipeline()
     assert checkpoint_identity(pipe) != checkpoint_identity(pipe.for_renders())
+
+
+def test_the_mirror_order_pairs_each_point_with_its_twin_on_the_other_side(renderer) -> None:
+    from expclip.landmarks import shared_detector
+
+    order = real_face.mirror_order()
+    assert sorted(order.tolist()) == list(range(478)) and (order[order] == np.arange(478)).all()
+    assert order[33] == 263 and order[133] == 362 and order[1] == 1 and order[468] == 473  # eyes swap, the nose stays
+    image = renderer.render(np.zeros(52))
+    points = shared_detector().detect_all(image)[0]
+    mirrored = shared_detector().detect_all(np.ascontiguousarray(image[:, ::-1]))[0][order]
+    mirrored[:, 0] = image.shape[1] - mirrored[:, 0]
+    eyes = np.linalg.norm(points[33, :2] - points[263, :2])
+    assert np.abs(mirrored[:, :2] - points[:, :2]).mean() < 0.02 * eyes
+    assert np.abs(mirrored[468:, :2] - points[468:, :2]).max() < 0.05 * eyes  # the irises' own table too
