@@ -23,7 +23,8 @@ pipeline reads renders of the rig itself (``neutral_face="rig"``). The fit solve
 rig's identity modes (:mod:`expclip.fitting`), and P_img reads the landmarks with that shape taken out
 (:meth:`~expclip.fitting.BlendshapeFitter.without_identity`): on renders of random faces this lowered the
 projector's error from 0.059 to 0.058 (retrained P_img) and from 0.072 to 0.063 (released P_img). Whatever
-the method, the photo's own eyelids set how closed each eye is (:mod:`expclip.eyes`).
+the method, the photo's own eyelids set how closed each eye is (:mod:`expclip.eyes`), and a photo's brows, measured
+against the mean real face's, how far they are lowered (:mod:`expclip.brows`: neither reader sees a real scowl).
 :meth:`ImageToExpression.read` is the one reading of a face; the Image tab, ``python -m expclip image``, a
 photo as a speech style and gallery retrieval go through it (retrieval ranks by the expression encoder's
 embedding of those weights, :meth:`ImageToExpression.embed_faces`).
@@ -154,6 +155,7 @@ class ImageToExpression:
         """An RGB image ``(H, W, 3)`` and its face → :class:`ImageResult` (``method`` and ``intensity`` as in
         :meth:`analyse`)."""
         self._check(method, intensity)
+        from expclip.brows import with_measured_brows
         from expclip.eyes import with_measured_lids
 
         fitter = default_fitter()
@@ -170,6 +172,8 @@ class ImageToExpression:
                 weights = self.calibration.floor(self.calibration.merge(weights, fitted.weights))
                 used = "projector+fit"
         weights = with_measured_lids(weights, face.points)  # the photo's own lids say how closed each eye is
+        if offsets is not None:  # a photo: its brows, measured against the mean real face's, say how low they are
+            weights = with_measured_brows(weights, face.points)
         weights = np.clip(np.asarray(weights, np.float32) * intensity, 0.0, 1.0)
         return ImageResult(weights, used, face, fitted.rms, [*face.notes, *self.notes])
 
