@@ -94,18 +94,11 @@ def with_expression(image: np.ndarray, points: np.ndarray, weights: np.ndarray, 
     return warp_points(image, np.asarray(points, np.float64)[mesh, :2], moved[mesh, :2])
 
 
-def _main_value(values: dict[str, float], shape: str) -> float:
-    """A shape's value, a Left/Right pair read as the mean of both sides."""
-    if shape.endswith("Left") and shape[:-4] + "Right" in values:
-        return (values[shape] + values[shape[:-4] + "Right"]) / 2
-    return values[shape]
-
-
 def main(argv: list[str] | None = None) -> None:
     from expclip.image_pipeline import load_image_pipeline
     from expclip.images import load_image
     from head import arkit
-    from train.expclip.photos import default_folder, labelled_photos
+    from train.expclip.photos import default_folder, labelled_photos, side_means
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_warped_photos",
                                      description=__doc__.split("\n")[0])
@@ -125,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     totals = {"shown": 0, "photos": 0, "read": [], "mae": []}
     for name, shapes in EXPRESSIONS.items():
         motion, main_shape = np.zeros(arkit.NUM_BLENDSHAPES, np.float32), next(iter(shapes))
+        scored = main_shape[:-4] if main_shape.endswith("Left") else main_shape  # a pair: the mean of both sides
         motion[[arkit.INDEX[shape] for shape in shapes]] = list(shapes.values())
         applied = np.clip(motion, 0.0, 1.0)  # what the face can show: a shape beyond 1 reads as 1
         shown, rises, errors = 0, [], []
@@ -132,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
             image, points, before = own[path]
             warped = with_expression(image, points, motion)
             after = pipe.read(warped, pipe.detect(warped, "the warped photo")[1], args.method).weights
-            rise = (_main_value(arkit.to_dict(after), main_shape) - _main_value(arkit.to_dict(before), main_shape))
+            rise = side_means(after)[scored] - side_means(before)[scored]
             shown += rise >= SHOWN
             rises.append(rise)
             errors.append(float(np.abs(after - np.clip(before + applied, 0.0, 1.0)).mean()))
